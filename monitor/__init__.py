@@ -1,0 +1,1 @@
+"""monitor: key-account satisfaction and receivables monitoring."""

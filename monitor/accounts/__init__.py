@@ -1,0 +1,1 @@
+"""Key accounts and their contacts."""

@@ -1,0 +1,199 @@
+"""Key accounts and contacts: create, change, find, and the rule about deleting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from monitor.accounts.models import Account, AccountClass, AccountType, Contact, ContactRole
+from monitor.api.problems import Conflict, FieldError, NotFound
+from monitor.db import paginate
+from monitor.staff.models import StaffUser
+
+#: Checks other packages register: does anything of theirs refer to this account?
+#: Each takes (session, account_id) and returns a short description, or None.
+_account_dependents: list[Callable[[Session, int], str | None]] = []
+
+
+def register_account_dependent(check: Callable[[Session, int], str | None]) -> None:
+    """Let another package veto deleting an account that its rows refer to."""
+    _account_dependents.append(check)
+
+
+def _contacts_of(session: Session, account_id: int) -> str | None:
+    found = session.scalar(select(exists().where(Contact.account_id == account_id)))
+    return "contacts" if found else None
+
+
+register_account_dependent(_contacts_of)
+
+
+def _check_owner(session: Session, owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    owner = session.get(StaffUser, owner_id)
+    if owner is None or not owner.active:
+        raise FieldError("owner_id", f"no active staff user with id {owner_id}", "not_found")
+
+
+def _check_code_free(session: Session, code: str, account_id: int | None = None) -> None:
+    stmt = select(Account.id).where(Account.code == code)
+    if account_id is not None:
+        stmt = stmt.where(Account.id != account_id)
+    if session.scalar(stmt) is not None:
+        raise Conflict(f"account code {code} is already used", field="code")
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id}")
+    return account
+
+
+def create_account(session: Session, **fields: Any) -> Account:
+    """Create an account; the code is upper-cased and must be new."""
+    fields["code"] = fields["code"].upper()
+    _check_code_free(session, fields["code"])
+    _check_owner(session, fields.get("owner_id"))
+    account = Account(**fields)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def update_account(session: Session, account: Account, **changes: Any) -> Account:
+    """Apply the given fields; an unchanged value records nothing."""
+    if "code" in changes:
+        changes["code"] = changes["code"].upper()
+        _check_code_free(session, changes["code"], account.id)
+    if "owner_id" in changes:
+        _check_owner(session, changes["owner_id"])
+    for key, value in changes.items():
+        setattr(account, key, value)
+    session.flush()
+    return account
+
+
+def delete_account(session: Session, account: Account) -> None:
+    """Delete an account that nothing refers to yet (one created by mistake).
+
+    An account with contacts, invoices, complaints or survey history is kept for the record:
+    deactivate it instead.
+    """
+    reasons = [r for check in _account_dependents if (r := check(session, account.id))]
+    if reasons:
+        raise Conflict(
+            f"account {account.code} has {', '.join(reasons)}; deactivate it instead "
+            '(PATCH {"active": false})'
+        )
+    session.delete(account)
+    session.flush()
+
+
+def list_accounts(
+    session: Session,
+    *,
+    page: int,
+    per_page: int,
+    q: str | None = None,
+    account_class: AccountClass | None = None,
+    account_type: AccountType | None = None,
+    active: bool | None = None,
+    owner_id: int | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """Accounts matching every given filter, by code; ``q`` searches code and name."""
+    stmt = select(Account).order_by(Account.code)
+    if q:
+        needle = q.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(Account.code).contains(needle), func.lower(Account.name).contains(needle)
+            )
+        )
+    if account_class is not None:
+        stmt = stmt.where(Account.account_class == account_class)
+    if account_type is not None:
+        stmt = stmt.where(Account.account_type == account_type)
+    if active is not None:
+        stmt = stmt.where(Account.active == active)
+    if owner_id is not None:
+        stmt = stmt.where(Account.owner_id == owner_id)
+    if currency is not None:
+        stmt = stmt.where(Account.currency == currency)
+    return paginate(session, stmt, page, per_page)
+
+
+def get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"contact {contact_id}")
+    return contact
+
+
+def _check_email_free(
+    session: Session, account_id: int, email: str, contact_id: int | None = None
+) -> None:
+    stmt = select(Contact.id).where(Contact.account_id == account_id, Contact.email == email)
+    if contact_id is not None:
+        stmt = stmt.where(Contact.id != contact_id)
+    if session.scalar(stmt) is not None:
+        raise Conflict(f"the account already has a contact with email {email}", field="email")
+
+
+def create_contact(session: Session, account: Account, **fields: Any) -> Contact:
+    """Add a person at an account; one contact per email address per account."""
+    fields["email"] = fields["email"].lower()
+    _check_email_free(session, account.id, fields["email"])
+    contact = Contact(account_id=account.id, **fields)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update_contact(session: Session, contact: Contact, **changes: Any) -> Contact:
+    if "email" in changes:
+        changes["email"] = changes["email"].lower()
+        _check_email_free(session, contact.account_id, changes["email"], contact.id)
+    for key, value in changes.items():
+        setattr(contact, key, value)
+    session.flush()
+    return contact
+
+
+def delete_contact(session: Session, contact: Contact) -> None:
+    session.delete(contact)
+    session.flush()
+
+
+def list_contacts(
+    session: Session,
+    *,
+    page: int,
+    per_page: int,
+    account_id: int | None = None,
+    q: str | None = None,
+    role: ContactRole | None = None,
+    language: str | None = None,
+    opted_out: bool | None = None,
+) -> dict[str, Any]:
+    """Contacts matching every given filter; ``q`` searches name and email."""
+    stmt = select(Contact).order_by(Contact.account_id, Contact.id)
+    if account_id is not None:
+        stmt = stmt.where(Contact.account_id == account_id)
+    if q:
+        needle = q.lower()
+        stmt = stmt.where(
+            or_(func.lower(Contact.name).contains(needle), Contact.email.contains(needle))
+        )
+    if role is not None:
+        stmt = stmt.where(Contact.role == role)
+    if language is not None:
+        stmt = stmt.where(Contact.language == language)
+    if opted_out is not None:
+        stmt = stmt.where(Contact.opted_out == opted_out)
+    return paginate(session, stmt, page, per_page)

@@ -1,0 +1,1 @@
+"""The HTTP API's plumbing: problem details, request validation and the OpenAPI description."""

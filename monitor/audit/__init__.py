@@ -1,0 +1,1 @@
+"""The audit trail: who changed which domain row, when, and how."""

@@ -1,0 +1,92 @@
+"""Configuration: one typed object, read from the environment and handed to the factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.i18n import Language
+
+
+class ConfigError(ValueError):
+    """A setting in the environment cannot be used."""
+
+
+def _default_instance_path() -> Path:
+    return Path(os.environ.get("MONITOR_INSTANCE_PATH") or Path.cwd() / "instance")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one deployment. Every field maps to the environment variable of its upper-case
+    name; the README's configuration table documents them."""
+
+    #: Where the SQLite default database, the outbox folder and generated files live.
+    instance_path: Path = field(default_factory=_default_instance_path)
+    #: SQLAlchemy URL; empty means a SQLite file in the instance folder.
+    database_url: str = ""
+    #: Redis for RQ; empty means jobs run in-process, right after the transaction commits.
+    redis_url: str = ""
+    #: ``smtp://user:pass@host:port`` (or ``smtps://``, ``smtp+starttls://``); empty means
+    #: messages are written as ``.eml`` files to ``instance/outbox/``.
+    smtp_url: str = ""
+    #: Sender address of every message.
+    mail_from: str = "monitor@localhost"
+    #: Signs CSRF tokens and other short-lived values; a random one is made per process if unset.
+    secret_key: str = ""
+    #: Public address used in links inside emails.
+    base_url: str = "http://127.0.0.1:5000"
+    #: Time zone used when an account or user has none.
+    default_timezone: str = "UTC"
+    #: Language used when a contact or user has none (``en`` or ``zh``).
+    default_language: str = "en"
+    #: RQ queue for everything monitor enqueues.
+    queue_name: str = "monitor"
+    #: Echo SQL statements to the log.
+    sql_echo: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "instance_path", Path(self.instance_path))
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.instance_path / 'monitor.sqlite3'}"
+            )
+        if not self.secret_key:
+            object.__setattr__(self, "secret_key", secrets.token_hex(32))
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"DEFAULT_TIMEZONE: unknown time zone {self.default_timezone!r}"
+            ) from exc
+        if self.default_language not in set(Language):
+            raise ConfigError(f"DEFAULT_LANGUAGE: must be one of {', '.join(Language)}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.instance_path / "outbox"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Config:
+        """Read every field from its upper-case environment variable; ``overrides`` win."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            if f.type == "int":
+                try:
+                    values[f.name] = int(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{f.name.upper()}: not an integer: {raw!r}") from exc
+            elif f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,24 @@
+"""Periodic jobs of every package, for one ``rq cron monitor.cron`` process per deployment.
+
+Each package declares ``PERIODIC`` in its ``jobs.py``; this module only collects them. Every
+periodic job is safe to run twice, so a restart of ``rq cron`` or an overlap does no harm.
+"""
+
+from __future__ import annotations
+
+from rq import cron
+
+from monitor.config import Config
+from monitor.email.jobs import PERIODIC as EMAIL_PERIODIC
+from monitor.jobs import Periodic
+
+#: Every periodic job, in one place (later packages add theirs here).
+SCHEDULE: list[Periodic] = [*EMAIL_PERIODIC]
+
+
+def register_all(queue_name: str) -> None:
+    for job in SCHEDULE:
+        cron.register(job.func, queue_name, cron=job.cron, job_timeout=job.timeout)
+
+
+register_all(Config.from_env().queue_name)

@@ -1,0 +1,156 @@
+"""Database: the declarative base, column types, and sessions per request or per job."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    Numeric,
+    Select,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back time-zone aware.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are normalised to UTC
+    before they are written and tagged as UTC when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC timestamp is stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: Money: exact decimals to the cent, never floats.
+Money = Numeric(18, 2, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    """The one declarative base of every monitor model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: Money,
+        dict[str, Any]: JSON(),
+        list[dict[str, Any]]: JSON(),
+    }
+
+
+def str_enum(enum_class: type[enum.StrEnum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, storing the values."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum_class),
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def utcnow() -> datetime:
+    """The current time, in UTC, time-zone aware."""
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that SAVEPOINT and
+    # transactional DDL work (the documented pysqlite recipe).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys switched on and a busy timeout."""
+    engine = create_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+class Database:
+    """The engine and session factory of one app (or one worker process)."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo)
+        self._factory: Callable[[], Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    def bind_to(self, connection: Connection) -> None:
+        """Make every session join ``connection``'s open transaction through savepoints.
+
+        Tests use this to roll back everything a test did, requests and in-process jobs included.
+        """
+        self._factory = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+
+    def session(self) -> Session:
+        return self._factory()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on error (jobs, CLI)."""
+        session = self.session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> dict[str, Any]:
+    """One page of ``stmt``'s rows with the total count, as the API's ``Page`` shape."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return {"items": items, "page": page, "per_page": per_page, "total": total}

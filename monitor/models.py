@@ -1,0 +1,6 @@
+"""Imports every model module so that the metadata knows every table (Alembic, tests)."""
+
+from monitor.accounts import models as accounts_models  # noqa: F401
+from monitor.audit import models as audit_models  # noqa: F401
+from monitor.email import models as email_models  # noqa: F401
+from monitor.staff import models as staff_models  # noqa: F401

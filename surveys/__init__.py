@@ -1,0 +1,1 @@
+"""Quarterly satisfaction surveys (questionnaires, cycles, invitations, scoring)."""
