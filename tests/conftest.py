@@ -25,6 +25,8 @@ from monitor.db import Database, make_engine
 from monitor.staff import services as staff
 from tests.servers import Postgres, start_postgres
 
+pytest_plugins = ["tests.fixtures.background"]
+
 BACKENDS = ("sqlite", "postgresql")
 
 
