@@ -8,6 +8,7 @@ from flask import Flask
 
 from monitor import auth
 from monitor.api.problems import register_error_handlers
+from monitor.api.spec import IdConverter
 from monitor.config import Config
 from monitor.db import Database
 
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["monitor.db"] = Database(config.database_url, config.sql_echo)

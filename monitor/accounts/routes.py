@@ -46,14 +46,14 @@ def create_account(body: AccountCreate) -> object:
     return services.create_account(request_session(), **body.model_dump())
 
 
-@operation(bp, "/accounts/<int:account_id>", "GET", summary="Read an account", response=AccountOut)
+@operation(bp, "/accounts/<id:account_id>", "GET", summary="Read an account", response=AccountOut)
 def get_account(account_id: int) -> object:
     return services.get_account(request_session(), account_id)
 
 
 @operation(
     bp,
-    "/accounts/<int:account_id>",
+    "/accounts/<id:account_id>",
     "PATCH",
     summary="Change an account",
     body=AccountUpdate,
@@ -69,7 +69,7 @@ def update_account(account_id: int, body: AccountUpdate) -> object:
 
 @operation(
     bp,
-    "/accounts/<int:account_id>",
+    "/accounts/<id:account_id>",
     "DELETE",
     summary="Delete an account",
     status=204,
@@ -83,7 +83,7 @@ def delete_account(account_id: int) -> None:
 
 @operation(
     bp,
-    "/accounts/<int:account_id>/history",
+    "/accounts/<id:account_id>/history",
     "GET",
     summary="An account's audit trail",
     response=History,
@@ -96,7 +96,7 @@ def account_history(account_id: int) -> dict:
 
 @operation(
     bp,
-    "/accounts/<int:account_id>/contacts",
+    "/accounts/<id:account_id>/contacts",
     "GET",
     summary="List an account's contacts",
     query=PageQuery,
@@ -110,7 +110,7 @@ def list_account_contacts(account_id: int, query: PageQuery) -> dict:
 
 @operation(
     bp,
-    "/accounts/<int:account_id>/contacts",
+    "/accounts/<id:account_id>/contacts",
     "POST",
     summary="Add a contact",
     body=ContactCreate,
@@ -132,14 +132,14 @@ def list_contacts(query: ContactQuery) -> dict:
     return services.list_contacts(request_session(), **query.model_dump(exclude_none=True))
 
 
-@operation(bp, "/contacts/<int:contact_id>", "GET", summary="Read a contact", response=ContactOut)
+@operation(bp, "/contacts/<id:contact_id>", "GET", summary="Read a contact", response=ContactOut)
 def get_contact(contact_id: int) -> object:
     return services.get_contact(request_session(), contact_id)
 
 
 @operation(
     bp,
-    "/contacts/<int:contact_id>",
+    "/contacts/<id:contact_id>",
     "PATCH",
     summary="Change a contact",
     body=ContactUpdate,
@@ -152,7 +152,7 @@ def update_contact(contact_id: int, body: ContactUpdate) -> object:
     return services.update_contact(session, contact, **body.model_dump(exclude_unset=True))
 
 
-@operation(bp, "/contacts/<int:contact_id>", "DELETE", summary="Delete a contact", status=204)
+@operation(bp, "/contacts/<id:contact_id>", "DELETE", summary="Delete a contact", status=204)
 def delete_contact(contact_id: int) -> None:
     session = request_session()
     services.delete_contact(session, services.get_contact(session, contact_id))
@@ -160,7 +160,7 @@ def delete_contact(contact_id: int) -> None:
 
 @operation(
     bp,
-    "/contacts/<int:contact_id>/history",
+    "/contacts/<id:contact_id>/history",
     "GET",
     summary="A contact's audit trail",
     response=History,

@@ -6,16 +6,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from monitor.accounts.models import AccountClass, AccountType, Attitude, ContactRole, CreditRating
 from monitor.api.schemas import (
+    MAX_ID,
     Currency,
+    Email,
+    Id,
     Input,
     NonNegativeMoney,
     Output,
     PageQuery,
     TimeZone,
+    integer,
     omittable,
     omittable_text,
     text,
@@ -29,7 +33,7 @@ AccountCode = Annotated[
         description="Customer number: letters, digits, '_', '.', '-'; stored upper-case.",
     ),
 ]
-Score = Annotated[int, Field(ge=1, le=5)]
+Score = integer(1, 5)
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()\-]{2,38}$")]
 
 
@@ -47,7 +51,7 @@ class AccountCreate(Input):
     credit_capacity: Score | None = None
     credit_collateral: Score | None = None
     credit_conditions: Score | None = None
-    owner_id: int | None = Field(default=None, ge=1, description="Account manager (staff user).")
+    owner_id: Id | None = Field(default=None, description="Account manager (staff user).")
     active: bool = True
 
 
@@ -67,7 +71,7 @@ class AccountUpdate(Input):
     credit_capacity: Score | None = None
     credit_collateral: Score | None = None
     credit_conditions: Score | None = None
-    owner_id: int | None = Field(default=None, ge=1)
+    owner_id: Id | None = None
     active: bool = omittable()
 
 
@@ -93,17 +97,17 @@ class AccountOut(Output):
 
 
 class AccountQuery(PageQuery):
-    q: str = omittable(max_length=100, description="Search in code and name.")
+    q: str = omittable_text(100, description="Search in code and name.")
     account_class: AccountClass = omittable()
     account_type: AccountType = omittable()
     active: bool = omittable()
-    owner_id: int = omittable(ge=1)
+    owner_id: int = omittable(ge=1, le=MAX_ID)
     currency: Currency = omittable()
 
 
 class ContactCreate(Input):
     name: str = text(200)
-    email: EmailStr = Field(max_length=254)
+    email: Email
     phone: Phone | None = None
     role: ContactRole
     language: Language
@@ -113,7 +117,7 @@ class ContactCreate(Input):
 
 class ContactUpdate(Input):
     name: str = omittable_text(200)
-    email: EmailStr = omittable(max_length=254)
+    email: Email = omittable()
     phone: Phone | None = None
     role: ContactRole = omittable()
     language: Language = omittable()
@@ -136,8 +140,8 @@ class ContactOut(Output):
 
 
 class ContactQuery(PageQuery):
-    q: str = omittable(max_length=100, description="Search in name and email.")
-    account_id: int = omittable(ge=1)
+    q: str = omittable_text(100, description="Search in name and email.")
+    account_id: int = omittable(ge=1, le=MAX_ID)
     role: ContactRole = omittable()
     language: Language = omittable()
     opted_out: bool = omittable()

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from monitor.data import ISO_4217_CODES
 
@@ -39,11 +49,12 @@ class ProblemDetails(BaseModel):
 class Input(BaseModel):
     """Base of request bodies: unknown fields are refused, strings are trimmed."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # python-re: patterns mean what Python's re (and so the API's clients' tools) take them to.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
 
 
 class Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
 
 
 class Output(BaseModel):
@@ -51,7 +62,7 @@ class Output(BaseModel):
 
 
 class PageQuery(Query):
-    page: int = Field(default=1, ge=1, le=1_000_000, description="1-based page number.")
+    page: int = Field(default=1, ge=1, le=100_000, description="1-based page number.")
     per_page: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
 
 
@@ -100,9 +111,47 @@ TimeZone = Annotated[
         }
     ),
 ]
+_MONEY = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,2})?$")
+
+
+def _money(value: Any) -> Decimal:
+    # Amounts travel as strings: a JSON number would pass through a float somewhere.
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not _MONEY.fullmatch(value):
+        raise ValueError('an amount as a string with at most two decimals, e.g. "1200.50"')
+    return Decimal(value)
+
+
 NonNegativeMoney = Annotated[
-    Decimal, Field(ge=0, max_digits=18, decimal_places=2, description="Amount, to the cent.")
+    Decimal,
+    PlainValidator(_money),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _MONEY.pattern,
+            "description": 'Amount to the cent, as a string: "1200.50".',
+        }
+    ),
 ]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 3.0 as an integer; strict parsing would not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: Largest id a 32-bit INTEGER column holds; larger ids cannot exist.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
+
+
+def integer(minimum: int, maximum: int) -> Any:
+    """An integer type within bounds that also takes JSON's ``3.0``."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_integral)]
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -119,7 +168,7 @@ def omittable(**constraints: Any) -> Any:
 
 
 # Printable text with at least one visible character: PostgreSQL refuses NUL bytes, and a name
-# made of spaces is no name.
+# made of spaces is no name. (Lone surrogates never get this far: the JSON parser refuses them.)
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
@@ -130,3 +179,13 @@ def text(max_length: int, **constraints: Any) -> Any:
 
 def omittable_text(max_length: int, **constraints: Any) -> Any:
     return omittable(min_length=1, max_length=max_length, pattern=_PRINTABLE, **constraints)
+
+
+#: A plain address: what mail servers accept in practice, no quoted or IP-literal forms.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^[A-Za-z0-9._%+\-]{{1,64}}@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}$"
+Email = Annotated[
+    str,
+    Field(max_length=254, pattern=EMAIL_PATTERN, description="Email address (stored lower-case)."),
+    AfterValidator(str.lower),
+]

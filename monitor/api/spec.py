@@ -17,11 +17,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, json, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing import BaseConverter
 
 from monitor.api.problems import Problem, validation_problem
+from monitor.api.schemas import MAX_ID
 
 _PATH_ARG = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
 _CONVERTER_SCHEMAS = {
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "int": {"type": "integer", "minimum": 0},
     "string": {"type": "string"},
     None: {"type": "string"},
@@ -71,6 +74,9 @@ def operation(
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(**path_args: Any) -> Response:
+            for name, value in path_args.items():
+                if isinstance(value, int) and not 1 <= value <= MAX_ID:
+                    raise Problem(404, "Not Found", f"no {name.removesuffix('_id')} {value}")
             kwargs: dict[str, Any] = {}
             if query is not None:
                 kwargs["query"] = parse_query(query)
@@ -269,3 +275,18 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>``: a row id. Any integer matches the route, so that an id that cannot exist
+    (0, negative, beyond 32 bits) is answered 404 by the view's wrapper rather than by a routing
+    miss that werkzeug may report as 405."""
+
+    regex = r"-?\d{1,20}"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: object) -> str:
+        return str(int(value))  # type: ignore[call-overload]

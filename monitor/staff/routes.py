@@ -34,6 +34,7 @@ bp = Blueprint("staff", __name__, url_prefix="/api/v1")
     body=TokenRequest,
     response=TokenCreated,
     status=201,
+    errors=(401,),
 )
 def issue_token(body: TokenRequest) -> dict:
     """For staff who have a password; the token is shown once."""
@@ -73,7 +74,7 @@ def create_my_token(body: TokenCreate) -> dict:
 
 @operation(
     bp,
-    "/me/tokens/<int:token_id>",
+    "/me/tokens/<id:token_id>",
     "DELETE",
     summary="Revoke one of my API tokens",
     response=TokenOut,
@@ -105,14 +106,14 @@ def create_user(body: UserCreate) -> object:
     return services.create_user(request_session(), **body.model_dump())
 
 
-@operation(bp, "/users/<int:user_id>", "GET", summary="Read a staff user", response=UserOut)
+@operation(bp, "/users/<id:user_id>", "GET", summary="Read a staff user", response=UserOut)
 def get_user(user_id: int) -> object:
     return services.get_user(request_session(), user_id)
 
 
 @operation(
     bp,
-    "/users/<int:user_id>",
+    "/users/<id:user_id>",
     "PATCH",
     summary="Change a staff user",
     body=UserUpdate,
@@ -131,7 +132,7 @@ def update_user(user_id: int, body: UserUpdate) -> object:
 
 @operation(
     bp,
-    "/users/<int:user_id>/history",
+    "/users/<id:user_id>/history",
     "GET",
     summary="A staff user's audit trail",
     response=History,

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from monitor.api.schemas import Input, Output, PageQuery, TimeZone, omittable, omittable_text, text
+from monitor.api.schemas import (
+    Email,
+    Input,
+    Output,
+    PageQuery,
+    TimeZone,
+    omittable,
+    omittable_text,
+    text,
+)
 from monitor.i18n import Language
 from monitor.staff.models import Role
 
 
 class TokenRequest(Input):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=1024)
     name: str = text(100, description="What the token is for, e.g. 'laptop'.")
 
@@ -52,7 +61,7 @@ class UserOut(Output):
 
 
 class UserCreate(Input):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     name: str = text(200)
     roles: list[Role] = Field(min_length=1, max_length=5)
     password: str | None = Field(default=None, min_length=12, max_length=1024)
