@@ -16,13 +16,17 @@ class ConfigError(ValueError):
 
 
 def _default_instance_path() -> Path:
-    return Path(os.environ.get("MONITOR_INSTANCE_PATH") or Path.cwd() / "instance")
+    return Path.cwd() / "instance"
+
+
+#: Environment variable of each field whose name is not simply the field's, upper-cased.
+_ENV_NAMES = {"instance_path": "MONITOR_INSTANCE_PATH"}
 
 
 @dataclass(frozen=True)
 class Config:
     """Settings of one deployment. Every field maps to the environment variable of its upper-case
-    name; the README's configuration table documents them."""
+    name (``instance_path``: ``MONITOR_INSTANCE_PATH``); the README's table documents them."""
 
     #: Where the SQLite default database, the outbox folder and generated files live.
     instance_path: Path = field(default_factory=_default_instance_path)
@@ -76,7 +80,7 @@ class Config:
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(f.name.upper())
+            raw = environ.get(_ENV_NAMES.get(f.name, f.name.upper()))
             if raw is None or raw == "":
                 continue
             if f.type == "int":
