@@ -154,6 +154,7 @@ def users_list() -> None:
 @click.option("--email", default="admin@example.com", show_default=True)
 def users_ensure_admin(email: str) -> None:
     """Create the first admin and print a token, unless staff users exist already."""
+    _check_email(email)
     with cli_session() as session:
         if staff.count_users(session):
             click.echo(

@@ -22,6 +22,7 @@ from monitor.accounts.models import (
     ContactRole,
     CreditRating,
 )
+from monitor.api.problems import Conflict
 from monitor.i18n import Language
 from monitor.staff import services as staff
 from monitor.staff.models import Role
@@ -218,8 +219,11 @@ def generate(session: Session, seed: int, accounts: int, batch: int = 1000) -> d
     """Create ``accounts`` accounts (about 5 contacts each) and the demo staff; returns counts.
 
     Account codes carry the seed, so loading another seed adds to, rather than clashes with,
-    what is there; loading the same seed twice is refused by the unique codes.
+    what is there; loading a seed that is there already is refused.
     """
+    prefix = f"D{seed:03d}-"
+    if session.scalar(select(exists().where(Account.code.startswith(prefix)))):
+        raise Conflict(f"demo data of seed {seed} is loaded already; choose another --seed")
     rng = random.Random(seed)
     owners = _staff(session)
     account_managers = owners[Role.MANAGER] + owners[Role.FINANCE]
@@ -230,7 +234,7 @@ def generate(session: Session, seed: int, accounts: int, batch: int = 1000) -> d
         account_class = rng.choices(list(_CLASS_WEIGHTS), weights=list(_CLASS_WEIGHTS.values()))[0]
         low, high = _CREDIT_LIMITS[account_class]
         account = Account(
-            code=f"D{seed:03d}-{n + 1:06d}",
+            code=f"{prefix}{n + 1:06d}",
             name=_company(rng, chinese),
             account_class=account_class,
             account_type=rng.choice(list(AccountType)),
