@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from monitor.accounts.models import Account, Contact
 from monitor.audit.models import AuditEvent
+from monitor.audit.services import history
 
 ACCOUNT = {
     "code": "sh-0001",
@@ -173,3 +174,26 @@ def test_unknown_owner_is_named(client, finance):
         "/api/v1/accounts", json={**ACCOUNT, "owner_id": 999999}, headers=finance
     )
     assert response.status_code == 422 and response.json["errors"][0]["field"] == "owner_id"
+
+
+def test_contact_change_and_delete_are_in_its_history(client, finance, auth, session):
+    account = client.post("/api/v1/accounts", json=ACCOUNT, headers=finance).json
+    contact = client.post(
+        f"/api/v1/accounts/{account['id']}/contacts", json=BUYER, headers=finance
+    ).json
+    agent = auth("agent")
+    changed = client.patch(
+        f"/api/v1/contacts/{contact['id']}",
+        json={"attitude": "opponent", "opted_out": True},
+        headers=agent,
+    )
+    assert changed.status_code == 200
+    assert client.delete(f"/api/v1/contacts/{contact['id']}", headers=agent).status_code == 403
+    assert client.delete(f"/api/v1/contacts/{contact['id']}", headers=finance).status_code == 204
+    assert client.get(f"/api/v1/contacts/{contact['id']}", headers=finance).status_code == 404
+    # The trail outlives the row: read it straight from the audit service.
+    events = history(session, "contact", contact["id"])
+    assert [e.action for e in events] == ["create", "update", "delete"]
+    assert events[1].changes == {"attitude": ["neutral", "opponent"], "opted_out": [False, True]}
+    assert events[1].actor_label.startswith("agent")
+    assert events[2].changes["email"] == ["wang.fang@huaneng.example.cn", None]
