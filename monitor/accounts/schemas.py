@@ -37,14 +37,9 @@ Score = integer(1, 5)
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()\-]{2,38}$")]
 
 
-class AccountCreate(Input):
-    code: AccountCode
-    name: str = text(200, description="Any script, Chinese included.")
-    account_class: AccountClass
-    account_type: AccountType
-    currency: Currency
-    timezone: TimeZone
-    credit_limit: NonNegativeMoney = Decimal("0.00")
+class _Clearable(Input):
+    """The fields that may be null: the credit review (grade, 5C scores) and the owner."""
+
     credit_rating: CreditRating | None = None
     credit_capital: Score | None = None
     credit_character: Score | None = None
@@ -52,10 +47,20 @@ class AccountCreate(Input):
     credit_collateral: Score | None = None
     credit_conditions: Score | None = None
     owner_id: Id | None = Field(default=None, description="Account manager (staff user).")
+
+
+class AccountCreate(_Clearable):
+    code: AccountCode
+    name: str = text(200, description="Any script, Chinese included.")
+    account_class: AccountClass
+    account_type: AccountType
+    currency: Currency
+    timezone: TimeZone
+    credit_limit: NonNegativeMoney = Decimal("0.00")
     active: bool = True
 
 
-class AccountUpdate(Input):
+class AccountUpdate(_Clearable):
     """Only the fields given change; nullable fields may be cleared with null."""
 
     code: AccountCode = omittable()
@@ -65,13 +70,6 @@ class AccountUpdate(Input):
     currency: Currency = omittable()
     timezone: TimeZone = omittable()
     credit_limit: NonNegativeMoney = omittable()
-    credit_rating: CreditRating | None = None
-    credit_capital: Score | None = None
-    credit_character: Score | None = None
-    credit_capacity: Score | None = None
-    credit_collateral: Score | None = None
-    credit_conditions: Score | None = None
-    owner_id: Id | None = None
     active: bool = omittable()
 
 
