@@ -10,15 +10,18 @@ from rq import cron
 
 from monitor.config import Config
 from monitor.email.jobs import PERIODIC as EMAIL_PERIODIC
-from monitor.jobs import Periodic
+from monitor.jobs import FAILURE_TTL, Periodic
 
 #: Every periodic job, in one place (later packages add theirs here).
 SCHEDULE: list[Periodic] = [*EMAIL_PERIODIC]
 
 
 def register_all(queue_name: str) -> None:
+    """Hand every periodic job to ``rq cron``, which loads this module."""
     for job in SCHEDULE:
-        cron.register(job.func, queue_name, cron=job.cron, job_timeout=job.timeout)
+        cron.register(
+            job.func, queue_name, cron=job.cron, job_timeout=job.timeout, failure_ttl=FAILURE_TTL
+        )
 
 
 register_all(Config.from_env().queue_name)

@@ -17,8 +17,10 @@ from typing import Any
 from flask import current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from monitor.audit.context import Actor, acting_as
 from monitor.config import Config
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 OUTSIDE_RETRY_INTERVALS = (30, 120, 600, 1800)
 #: Attempts in all, the first included.
 OUTSIDE_ATTEMPTS = len(OUTSIDE_RETRY_INTERVALS) + 1
+#: Failed jobs stay inspectable (``rq info``, the FailedJobRegistry) this long.
+FAILURE_TTL = 30 * 24 * 3600
+#: States in which a job will still run: enqueueing its id again would only run it twice.
+_PENDING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED})
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,8 @@ class Periodic:
     """A job that ``rq cron`` enqueues on a schedule; declared by the package that owns it."""
 
     func: Callable[..., Any]
-    #: Crontab expression, in UTC.
+    #: Crontab expression. ``rq cron`` (rq 3) matches it against the local time of its host, so
+    #: it is UTC only where ``rq cron`` runs with ``TZ=UTC``.
     cron: str
     #: Seconds a run may take before RQ gives up on it.
     timeout: int = 600
@@ -90,18 +97,28 @@ def enqueue(
     """Run ``func(*args)`` in the background; returns the RQ job id, or None when run in-process.
 
     ``outside=True`` marks work that talks to another system and is retried with back-off.
-    ``job_id`` makes enqueueing idempotent: RQ keeps one job per id.
+    ``job_id`` makes enqueueing idempotent: while a job of that id is still to run (queued,
+    scheduled for a retry, running), enqueueing it again returns its id and adds nothing.
     """
     cfg = config()
     if cfg.redis_url:
-        retry = Retry(max=len(OUTSIDE_RETRY_INTERVALS), interval=list(OUTSIDE_RETRY_INTERVALS))
-        job = queue(cfg).enqueue(
+        rq_queue = queue(cfg)
+        if job_id is not None and _pending(rq_queue, job_id):
+            return job_id
+        if outside:
+            retry = Retry(max=len(OUTSIDE_RETRY_INTERVALS), interval=list(OUTSIDE_RETRY_INTERVALS))
+        else:
+            # A job whose worker dies mid-run (deploy, OOM kill, lost host) is found abandoned
+            # by RQ's registry maintenance and run again only if it has retries left; without
+            # one it would just be marked failed. Jobs are safe to run twice, so one more go.
+            retry = Retry(max=1)
+        job = rq_queue.enqueue(
             func,
             *args,
             job_id=job_id,
-            retry=retry if outside else None,
+            retry=retry,
             job_timeout=timeout,
-            failure_ttl=30 * 24 * 3600,
+            failure_ttl=FAILURE_TTL,
         )
         return job.id
     try:
@@ -113,24 +130,43 @@ def enqueue(
     return None
 
 
+def _pending(rq_queue: Queue, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=rq_queue.connection)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in _PENDING
+
+
+#: Key in ``Session.info`` of the jobs waiting for the session's commit.
+_AFTER_COMMIT = "monitor_after_commit"
+
+
 def enqueue_after_commit(
     session: Session, func: Callable[..., Any], *args: Any, **options: Any
 ) -> None:
     """Enqueue once ``session`` commits, so the job sees what was written; dropped on rollback."""
-    session.info.setdefault("monitor_after_commit", []).append((func, args, options))
+    if not session.in_transaction():
+        # Belong to a transaction, as ``session.add`` does: a rollback without one is a no-op
+        # that no event reports, and the job would leak into whatever commits next.
+        session.begin()
+    session.info.setdefault(_AFTER_COMMIT, []).append((func, args, options))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    pending = session.info.pop("monitor_after_commit", [])
-    for func, args, options in pending:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: nothing is committed yet
+    for func, args, options in session.info.pop(_AFTER_COMMIT, []):
         enqueue(func, *args, **options)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, _previous: Any) -> None:
-    if not session.in_transaction():
-        session.info.pop("monitor_after_commit", None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended and after_commit did not take the jobs: it was rolled back
+    # or the session closed. A savepoint rolled back keeps them: the transaction goes on.
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 @contextmanager

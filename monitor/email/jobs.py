@@ -11,6 +11,12 @@ from monitor.jobs import OUTSIDE_ATTEMPTS, Periodic
 log = logging.getLogger(__name__)
 
 
+def delivery_job_id(message_id: int) -> str:
+    """One RQ job id per message: the sweep finds a delivery still pending (e.g. waiting for its
+    next retry) and leaves it alone instead of starting a second one."""
+    return f"deliver-email-{message_id}"
+
+
 def deliver_email(message_id: int) -> str:
     """Send one outbox message; safe to run twice (the second finds it sent and stops)."""
     cfg = jobs.config()
@@ -34,8 +40,9 @@ def requeue_stalled_email() -> int:
     with jobs.job_session("requeue_stalled_email") as session:
         ids = services.stalled_messages(session)
     for message_id in ids:
-        # Delivery claims the message first, so a sweep overlapping a retry costs a no-op run.
-        jobs.enqueue(deliver_email, message_id, outside=True, job_id=f"deliver-email-{message_id}")
+        # A delivery still pending under this id (e.g. waiting for its retry) is left alone; one
+        # that overlaps anyway claims the message first, so it costs a no-op run.
+        jobs.enqueue(deliver_email, message_id, outside=True, job_id=delivery_job_id(message_id))
     return len(ids)
 
 

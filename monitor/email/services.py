@@ -12,8 +12,9 @@ import ssl
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -49,7 +50,7 @@ def queue_email(
     With a ``dedup_key`` already used, the stored message is returned and nothing new is queued:
     callers that may run twice (jobs) pass a key derived from what they are sending.
     """
-    from monitor.email.jobs import deliver_email
+    from monitor.email.jobs import deliver_email, delivery_job_id
     from monitor.jobs import enqueue_after_commit
 
     if dedup_key is not None:
@@ -75,7 +76,9 @@ def queue_email(
         return session.scalars(
             select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key)
         ).one()
-    enqueue_after_commit(session, deliver_email, message.id, outside=True)
+    enqueue_after_commit(
+        session, deliver_email, message.id, outside=True, job_id=delivery_job_id(message.id)
+    )
     return message
 
 
@@ -85,7 +88,8 @@ def build_mime(message: OutboxMessage, sender: str) -> EmailMessage:
     mime["To"] = message.recipient
     mime["Subject"] = message.subject
     mime["Message-ID"] = message.message_id
-    mime["Date"] = message.created_at.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    # format_datetime, not strftime: day and month names must not follow the process's locale.
+    mime["Date"] = format_datetime(message.created_at)
     mime.set_content(message.text_body)
     if message.html_body:
         mime.add_alternative(message.html_body, subtype="html")
@@ -190,8 +194,6 @@ def record_failure(session: Session, message_id: int, error: str, give_up_after:
 
 def stalled_messages(session: Session, older_than_minutes: int = 10) -> list[int]:
     """Ids of messages still queued a while after they were stored (a lost in-process run)."""
-    from datetime import timedelta
-
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)
     return list(
         session.scalars(
