@@ -202,6 +202,33 @@ def demo_load(seed: int, size: int, if_empty: bool) -> None:
     click.echo(", ".join(f"{count} {what}" for what, count in summary.items()))
 
 
+# --- periodic jobs ------------------------------------------------------------------------------
+
+jobs = click.Group("jobs", help="Periodic jobs (normally started by `rq cron monitor.cron`).")
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """List the periodic jobs and their schedules (crontab, UTC)."""
+    from monitor.schedule import SCHEDULE
+
+    for job in SCHEDULE:
+        click.echo(f"{job.func.__name__:<32} {job.cron:<16} {job.func.__module__}")
+
+
+@jobs.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run the periodic job NAME once, in this process (e.g. from the system's crontab when
+    there is no Redis). Periodic jobs are safe to run twice."""
+    from monitor.schedule import by_name
+
+    known = by_name()
+    if name not in known:
+        raise click.ClickException(f"no periodic job {name!r}; known: {', '.join(sorted(known))}")
+    click.echo(f"{name}: {known[name].func()}")
+
+
 def register(app: Flask) -> None:
-    for group in (db, users, demo):
+    for group in (db, users, demo, jobs):
         app.cli.add_command(group)

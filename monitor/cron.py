@@ -1,6 +1,6 @@
 """Periodic jobs of every package, for one ``rq cron monitor.cron`` process per deployment.
 
-Each package declares ``PERIODIC`` in its ``jobs.py``; this module only collects them. Every
+Each package declares ``PERIODIC`` in its ``jobs.py``; :mod:`monitor.schedule` collects them. Every
 periodic job is safe to run twice, so a restart of ``rq cron`` or an overlap does no harm.
 """
 
@@ -9,11 +9,8 @@ from __future__ import annotations
 from rq import cron
 
 from monitor.config import Config
-from monitor.email.jobs import PERIODIC as EMAIL_PERIODIC
-from monitor.jobs import FAILURE_TTL, Periodic
-
-#: Every periodic job, in one place (later packages add theirs here).
-SCHEDULE: list[Periodic] = [*EMAIL_PERIODIC]
+from monitor.jobs import FAILURE_TTL
+from monitor.schedule import SCHEDULE
 
 
 def register_all(queue_name: str) -> None:

@@ -255,3 +255,32 @@ def test_demo_load_if_empty_leaves_a_real_book_alone(runner, session):
     assert "demo data not loaded" in result.output
     assert count(session, Account) == 1
     assert count(session, StaffUser) == 0
+
+
+def test_periodic_jobs_can_be_listed_and_run_in_process(runner, session):
+    from datetime import timedelta
+
+    import time_machine
+
+    from monitor.db import utcnow
+    from monitor.email.models import DeliveryStatus, OutboxMessage
+    from monitor.email.services import queue_email
+
+    listed = runner.invoke(args=["jobs", "list"])
+    assert listed.exit_code == 0 and "requeue_stalled_email" in listed.output
+
+    message = queue_email(session, "buyer@example.com", "Statement", "Hello")
+    session.commit()  # in-process delivery writes the .eml and marks it sent
+    session.refresh(message)
+    assert message.status == DeliveryStatus.SENT
+    message.status = DeliveryStatus.QUEUED  # as if that in-process delivery had been lost
+    session.commit()
+    with time_machine.travel(utcnow() + timedelta(hours=1)):
+        ran = runner.invoke(args=["jobs", "run", "requeue_stalled_email"])
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.strip() == "requeue_stalled_email: 1"
+    session.expire_all()
+    assert session.get(OutboxMessage, message.id).status == DeliveryStatus.SENT
+
+    unknown = runner.invoke(args=["jobs", "run", "nope"])
+    assert unknown.exit_code != 0 and "no periodic job 'nope'" in unknown.output

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from monitor import jobs
 from monitor.audit.models import AuditEvent
 from monitor.config import Config
-from monitor.cron import SCHEDULE
+from monitor.schedule import SCHEDULE
 from tests.fixtures.background import (
     ROOT,
     WorkerProcess,

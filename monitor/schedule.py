@@ -1,0 +1,17 @@
+"""Every periodic job of every package, in one list (later packages add theirs here).
+
+``monitor.cron`` hands the list to ``rq cron``; ``flask --app wsgi jobs run`` runs an entry
+in-process, for deployments without Redis (the embedded default) driven by the system's cron.
+"""
+
+from __future__ import annotations
+
+from monitor.email.jobs import PERIODIC as EMAIL_PERIODIC
+from monitor.jobs import Periodic
+
+SCHEDULE: list[Periodic] = [*EMAIL_PERIODIC]
+
+
+def by_name() -> dict[str, Periodic]:
+    """Each periodic job under its function's name."""
+    return {job.func.__name__: job for job in SCHEDULE}
