@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.api.problems import Problem, problem_response
+from monitor.api.problems import Problem, concurrent_change, problem_response
 from monitor.audit.context import Actor, set_actor
 from monitor.db import Database
 from monitor.policy import POLICY, PUBLIC
@@ -79,9 +79,7 @@ def _finish(response: Response) -> Response:
     except IntegrityError:
         session.rollback()
         current_app.logger.warning("integrity error at commit", exc_info=True)
-        response = problem_response(
-            Problem(409, "Conflict", "The change conflicts with data stored meanwhile; retry.")
-        )
+        response = problem_response(concurrent_change())
     finally:
         session.close()
     return response

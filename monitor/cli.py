@@ -105,8 +105,6 @@ def users_create(
     secret = None
     if password:
         secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(secret) < 12:
-            raise click.ClickException("password: must be at least 12 characters")
     _check_email(email)
     with cli_session() as session:
         user = staff.create_user(session, email, name, roles, password=secret)

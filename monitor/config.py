@@ -23,6 +23,10 @@ def _default_instance_path() -> Path:
 _ENV_NAMES = {"instance_path": "MONITOR_INSTANCE_PATH"}
 
 
+def _env_name(field_name: str) -> str:
+    return _ENV_NAMES.get(field_name, field_name.upper())
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one deployment. Every field maps to the environment variable of its upper-case
@@ -80,17 +84,21 @@ class Config:
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(_ENV_NAMES.get(f.name, f.name.upper()))
+            raw = environ.get(_env_name(f.name))
             if raw is None or raw == "":
                 continue
-            if f.type == "int":
-                try:
-                    values[f.name] = int(raw)
-                except ValueError as exc:
-                    raise ConfigError(f"{f.name.upper()}: not an integer: {raw!r}") from exc
-            elif f.type == "bool":
+            if f.type == "bool":
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The environment under which :meth:`from_env` gives back this configuration (what a
+        worker process started by this one needs)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            env[_env_name(f.name)] = ("1" if value else "0") if f.type == "bool" else str(value)
+        return env

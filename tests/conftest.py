@@ -7,6 +7,7 @@ savepoints (``join_transaction_mode="create_savepoint"``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session
 
 from monitor import migrate
@@ -46,6 +47,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = request.getfixturevalue("postgres").url
     migrate.upgrade(url)
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of each backend with no tables, its own for this test (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    server: Postgres = request.getfixturevalue("postgres")
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.url.rsplit("/", 1)[0] + f"/{name}"
+        with admin.connect() as conn:
+            # FORCE: a worker killed by a test may leave a connection behind.
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

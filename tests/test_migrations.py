@@ -3,37 +3,17 @@ difference between the models and what the migrations build."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 import monitor.models  # noqa: F401
 from monitor.db import Base, make_engine
 from monitor.migrate import MIGRATIONS, alembic_config
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables, of each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    server = request.getfixturevalue("postgres")
-    name = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _tables(url: str) -> set[str]:
@@ -53,19 +33,19 @@ def test_one_linear_history_with_dated_file_names():
         assert name[:8].isdigit() and name[8] == "_", name
 
 
-def test_upgrade_downgrade_upgrade(empty_database):
-    cfg = alembic_config(empty_database)
+def test_upgrade_downgrade_upgrade(empty_database_url):
+    cfg = alembic_config(empty_database_url)
     command.upgrade(cfg, "head")
-    assert _tables(empty_database) == set(Base.metadata.tables)
+    assert _tables(empty_database_url) == set(Base.metadata.tables)
     command.downgrade(cfg, "base")
-    assert _tables(empty_database) == set()
+    assert _tables(empty_database_url) == set()
     command.upgrade(cfg, "head")
-    assert _tables(empty_database) == set(Base.metadata.tables)
+    assert _tables(empty_database_url) == set(Base.metadata.tables)
 
 
-def test_models_and_migrations_agree(empty_database):
-    command.upgrade(alembic_config(empty_database), "head")
-    engine = make_engine(empty_database)
+def test_models_and_migrations_agree(empty_database_url):
+    command.upgrade(alembic_config(empty_database_url), "head")
+    engine = make_engine(empty_database_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "render_as_batch": True}

@@ -45,15 +45,16 @@ class Problem(Exception):
 
 
 class FieldError(Problem):
-    """Raised by services when a value is well-formed but not acceptable (422)."""
+    """One field's value is well-formed but not acceptable (422); ``location`` is where the
+    field was (``body``, ``query``), when the caller knows."""
 
-    def __init__(self, field: str, message: str, type_: str = "invalid") -> None:
-        super().__init__(
-            422,
-            "Validation failed",
-            f"{field}: {message}",
-            [{"field": field, "message": message, "type": type_}],
-        )
+    def __init__(
+        self, field: str, message: str, type_: str = "invalid", location: str | None = None
+    ) -> None:
+        error = {"field": field, "message": message, "type": type_}
+        if location is not None:
+            error["in"] = location
+        super().__init__(422, "Validation failed", f"{field}: {message}", [error])
 
 
 class Conflict(Problem):
@@ -67,6 +68,12 @@ class Conflict(Problem):
 class NotFound(Problem):
     def __init__(self, what: str) -> None:
         super().__init__(404, "Not Found", f"{what} not found")
+
+
+def concurrent_change() -> Problem:
+    """The backstop for races between requests: a constraint the services could not check first
+    (another transaction committed in between) refused the write."""
+    return Problem(409, "Conflict", "The change conflicts with data stored meanwhile; retry.")
 
 
 def validation_problem(exc: ValidationError, location: str) -> Problem:
@@ -122,11 +129,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError) -> Response:
-        # Services check what they can name; this is the backstop for races between requests.
         current_app.logger.warning("integrity error: %s", exc.orig)
-        return problem_response(
-            Problem(409, "Conflict", "The change conflicts with data stored meanwhile; retry.")
-        )
+        return problem_response(concurrent_change())
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

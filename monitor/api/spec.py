@@ -19,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import BaseConverter
 
-from monitor.api.problems import Problem, validation_problem
-from monitor.api.schemas import MAX_ID
+from monitor.api.problems import FieldError, NotFound, Problem, validation_problem
+from monitor.api.schemas import MAX_ID, ProblemDetails
+from monitor.policy import POLICY, PUBLIC
 
 _PATH_ARG = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
 _CONVERTER_SCHEMAS = {
@@ -76,7 +77,7 @@ def operation(
         def wrapper(**path_args: Any) -> Response:
             for name, value in path_args.items():
                 if isinstance(value, int) and not 1 <= value <= MAX_ID:
-                    raise Problem(404, "Not Found", f"no {name.removesuffix('_id')} {value}")
+                    raise NotFound(f"{name.removesuffix('_id')} {value}")
             kwargs: dict[str, Any] = {}
             if query is not None:
                 kwargs["query"] = parse_query(query)
@@ -128,19 +129,7 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         if len(values) > 1:
-            raise Problem(
-                422,
-                "Validation failed",
-                f"Invalid query: {key}",
-                [
-                    {
-                        "field": key,
-                        "in": "query",
-                        "message": "given more than once",
-                        "type": "repeated",
-                    }
-                ],
-            )
+            raise FieldError(key, "given more than once", "repeated", location="query")
         raw[key] = values[0]
     try:
         return model.model_validate(raw)
@@ -192,19 +181,16 @@ _ERROR_TITLES = {
 
 def openapi_document(title: str, version: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every declared operation."""
-    from monitor.policy import POLICY, PUBLIC
-
     models: list[tuple[type[BaseModel], str]] = []
     for op in OPERATIONS:
         if op.body is not None:
             models.append((op.body, "validation"))
         if op.response is not None:
             models.append((op.response, "serialization"))
-    from monitor.api.schemas import ProblemDetails
-
     models.append((ProblemDetails, "serialization"))
     key_map, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
     components: dict[str, Any] = dict(top.get("$defs", {}))
+    problem_ref = key_map[(ProblemDetails, "serialization")]
 
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
@@ -249,7 +235,6 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             codes.add(422)
         if any(p["in"] == "path" for p in parameters):
             codes.add(404)
-        problem_ref = key_map[(ProblemDetails, "serialization")]
         for code in sorted(codes):
             entry["responses"][str(code)] = {
                 "description": _ERROR_TITLES.get(code, "Error"),

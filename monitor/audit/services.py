@@ -16,7 +16,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import NO_VALUE
 
-from monitor.audit.context import current_actor
+from monitor.audit.context import Actor, current_actor
 from monitor.audit.models import AuditEvent
 from monitor.db import utcnow
 
@@ -81,6 +81,14 @@ def _entity_id(obj: Audited) -> str:
     return "-".join(str(part) for part in state.mapper.primary_key_from_instance(obj))
 
 
+def _actor_columns(actor: Actor) -> dict[str, Any]:
+    return {
+        "actor_kind": actor.kind,
+        "actor_label": actor.label,
+        "actor_staff_id": actor.staff_id,
+    }
+
+
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _context: Any) -> None:
     rows = []
@@ -94,17 +102,13 @@ def _record(session: Session, _context: Any) -> None:
         for obj in objects:
             if not isinstance(obj, Audited):
                 continue
-            if action == "update" and not session.is_modified(obj, include_collections=False):
-                continue
             changes = _changes(obj, action)
             if action == "update" and not changes:
                 continue
             rows.append(
                 {
                     "occurred_at": now,
-                    "actor_kind": actor.kind,
-                    "actor_label": actor.label,
-                    "actor_staff_id": actor.staff_id,
+                    **_actor_columns(actor),
                     "entity_type": obj.__audit_name__,
                     "entity_id": _entity_id(obj),
                     "action": action,
@@ -119,11 +123,8 @@ def record_event(
     session: Session, entity_type: str, entity_id: int | str, action: str, changes: dict[str, Any]
 ) -> AuditEvent:
     """Record something that is not a column change (an SLA breach, an email sent)."""
-    actor = current_actor()
     audit_event = AuditEvent(
-        actor_kind=actor.kind,
-        actor_label=actor.label,
-        actor_staff_id=actor.staff_id,
+        **_actor_columns(current_actor()),
         entity_type=entity_type,
         entity_id=str(entity_id),
         action=action,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from monitor import jobs
 from monitor.email import services
 from monitor.jobs import OUTSIDE_ATTEMPTS, Periodic
-
-log = logging.getLogger(__name__)
 
 
 def delivery_job_id(message_id: int) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from monitor.config import Config
 from monitor.db import utcnow
 from monitor.email.models import DeliveryStatus, OutboxMessage
+from monitor.jobs import enqueue_after_commit
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ def queue_email(
     With a ``dedup_key`` already used, the stored message is returned and nothing new is queued:
     callers that may run twice (jobs) pass a key derived from what they are sending.
     """
-    from monitor.email.jobs import deliver_email, delivery_job_id
-    from monitor.jobs import enqueue_after_commit
+    from monitor.email.jobs import deliver_email, delivery_job_id  # the jobs import this module
 
     if dedup_key is not None:
         existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
@@ -72,6 +72,8 @@ def queue_email(
         with session.begin_nested():
             session.add(message)
     except IntegrityError:
+        if dedup_key is None:
+            raise
         # Another transaction queued the same key between our check and our insert.
         return session.scalars(
             select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key)

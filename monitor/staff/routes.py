@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from monitor.api.problems import Problem
+from monitor.api.problems import NotFound, Problem
 from monitor.api.schemas import Page
 from monitor.api.spec import operation
 from monitor.audit.schemas import History
@@ -83,7 +83,7 @@ def revoke_my_token(token_id: int) -> object:
     session = request_session()
     token = services.get_token(session, token_id)
     if token.user_id != current_user().id:
-        raise Problem(404, "Not Found", f"token {token_id} not found")
+        raise NotFound(f"token {token_id}")
     return services.revoke_token(session, token)
 
 

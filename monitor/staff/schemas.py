@@ -18,6 +18,7 @@ from monitor.api.schemas import (
 )
 from monitor.i18n import Language
 from monitor.staff.models import Role
+from monitor.staff.services import MIN_PASSWORD_LENGTH
 
 
 class TokenRequest(Input):
@@ -64,7 +65,7 @@ class UserCreate(Input):
     email: Email
     name: str = text(200)
     roles: list[Role] = Field(min_length=1, max_length=5)
-    password: str | None = Field(default=None, min_length=12, max_length=1024)
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=1024)
     timezone: TimeZone = "UTC"
     language: Language = Language.EN
 
@@ -75,7 +76,7 @@ class UserUpdate(Input):
     active: bool = omittable()
     timezone: TimeZone = omittable()
     language: Language = omittable()
-    password: str = omittable(min_length=12, max_length=1024)
+    password: str = omittable(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 class UserQuery(PageQuery):

@@ -20,6 +20,7 @@ from monitor.staff.models import ApiToken, Role, StaffRole, StaffUser
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 TOKEN_PREFIX = "mon_"
+MIN_PASSWORD_LENGTH = 12
 #: Writing ``last_used_at`` on every call would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -55,7 +56,7 @@ def create_user(
         raise Conflict(f"a staff user with email {email} exists", field="email")
     user = StaffUser(email=email, name=name, timezone=timezone, language=language, active=True)
     if password is not None:
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _password_hash(password)
     user.role_rows = [StaffRole(role=Role(r)) for r in sorted(set(roles))]
     session.add(user)
     session.flush()
@@ -96,10 +97,14 @@ def update_user(
     return user
 
 
+def _password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise FieldError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
 def set_password(session: Session, user: StaffUser, password: str) -> None:
-    if len(password) < 12:
-        raise FieldError("password", "must be at least 12 characters")
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _password_hash(password)
     session.flush()
 
 
