@@ -46,9 +46,21 @@ def create_app(config: Config | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from monitor.accounts.routes import bp as accounts_bp
     from monitor.api.routes import bp as meta_bp
+    from monitor.complaints.routes import bp as complaints_bp
     from monitor.staff.routes import bp as staff_bp
+    from receivables.routes import bp as receivables_bp
+    from surveys.public import bp as survey_page_bp
+    from surveys.routes import bp as surveys_bp
 
-    for bp in (meta_bp, staff_bp, accounts_bp):
+    for bp in (
+        meta_bp,
+        staff_bp,
+        accounts_bp,
+        complaints_bp,
+        receivables_bp,
+        surveys_bp,
+        survey_page_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -51,7 +51,7 @@ db = click.Group("db", help="Database schema (Alembic migrations).")
 
 
 @db.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
     cfg = _config()
@@ -228,5 +228,9 @@ def jobs_run(name: str) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (db, users, demo, jobs):
+    from monitor.complaints.cli import group as complaints_cli
+    from receivables.cli import group as receivables_cli
+    from surveys.cli import group as surveys_cli
+
+    for group in (db, users, demo, jobs, complaints_cli, receivables_cli, surveys_cli):
         app.cli.add_command(group)

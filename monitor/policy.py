@@ -55,4 +55,7 @@ POLICY: dict[str, frozenset[str] | _Public] = {
     "accounts.create_contact": CONTACT_KEEPERS,
     "accounts.update_contact": CONTACT_KEEPERS,
     "accounts.delete_contact": ACCOUNT_KEEPERS,
+    # complaints (monitor/complaints)
+    # receivables (collections/, imported as receivables)
+    # surveys (surveys/): API and the public response page
 }

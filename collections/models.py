@@ -1,0 +1,3 @@
+"""Tables of receivables."""
+
+from __future__ import annotations

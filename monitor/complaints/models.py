@@ -1,0 +1,3 @@
+"""Tables of complaints."""
+
+from __future__ import annotations

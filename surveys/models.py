@@ -1,0 +1,3 @@
+"""Tables of surveys."""
+
+from __future__ import annotations
