@@ -197,3 +197,9 @@ def list_contacts(
     if opted_out is not None:
         stmt = stmt.where(Contact.opted_out == opted_out)
     return paginate(session, stmt, page, per_page)
+
+
+# --- for receivables (read-only views of accounts and contacts that collections need) ----------
+
+
+# --- for surveys (who is invited, opt-outs) ------------------------------------------------------
