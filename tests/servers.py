@@ -77,8 +77,11 @@ class Postgres:
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
-def start_postgres() -> Postgres:
+def start_postgres(durable: bool = False) -> Postgres:
     """initdb and start a cluster on a free port; as root, as the ``postgres`` system user.
+
+    Tests run it without fsync (nothing is kept); ``durable`` keeps PostgreSQL's defaults, for
+    benchmarks whose figures should mean what they would in production.
 
     The cluster lives in its own folder under the system temp dir: pytest's temp folders are
     private to root, and the ``postgres`` user could not enter them.
@@ -121,8 +124,10 @@ def start_postgres() -> Postgres:
             "-l",
             str(base / "log"),
             "-o",
-            f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100",
+            f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c max_connections=100"
+            + (
+                "" if durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            ),
             "start",
         ],
         check=True,

@@ -96,6 +96,23 @@ def test_password_login_issues_a_token_and_hash_is_argon2(client, session):
     )
 
 
+def test_password_guessing_is_rate_limited_per_email(client, session):
+    staff.create_user(session, "cfo@example.com", "CFO", ["finance"], password="right password 1")
+    session.commit()
+    attempt = {"email": "cfo@example.com", "password": "guess", "name": "x"}
+    for _ in range(10):
+        assert client.post("/api/v1/auth/token", json=attempt).status_code == 401
+    limited = client.post("/api/v1/auth/token", json=attempt | {"password": "right password 1"})
+    assert limited.status_code == 429
+    assert limited.content_type == "application/problem+json"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 900
+    # another account from the same address is not locked out
+    other = client.post(
+        "/api/v1/auth/token", json={"email": "x@example.com", "password": "p", "name": "x"}
+    )
+    assert other.status_code == 401
+
+
 def test_admin_manages_users_and_role_changes_are_in_history(client, auth):
     admin = auth("admin")
     created = client.post(

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, current_app, json, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -130,6 +131,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError) -> Response:
         current_app.logger.warning("integrity error: %s", exc.orig)
+        return problem_response(concurrent_change())
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Response:
+        current_app.logger.warning("concurrent update: %s", exc)
         return problem_response(concurrent_change())
 
     @app.errorhandler(Exception)

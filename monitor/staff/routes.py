@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
 
 from monitor.api.problems import NotFound, Problem
 from monitor.api.schemas import Page
@@ -10,6 +10,7 @@ from monitor.api.spec import operation
 from monitor.audit.schemas import History
 from monitor.audit.services import entity_history
 from monitor.auth import current_user, request_session
+from monitor.ratelimit import RateLimiter
 from monitor.staff import services
 from monitor.staff.schemas import (
     TokenCreate,
@@ -25,6 +26,21 @@ from monitor.staff.schemas import (
 
 bp = Blueprint("staff", __name__, url_prefix="/api/v1")
 
+#: Password attempts allowed (count, window in seconds): per client address, and per email so
+#: that guesses spread over many addresses still stop.
+LOGIN_PER_ADDRESS = (20, 60)
+LOGIN_PER_EMAIL = (10, 900)
+
+
+def _login_limiters() -> tuple[RateLimiter, RateLimiter]:
+    return current_app.extensions.setdefault(  # type: ignore[no-any-return]
+        "staff.login_limiters",
+        (
+            RateLimiter("login-address", *LOGIN_PER_ADDRESS),
+            RateLimiter("login-email", *LOGIN_PER_EMAIL),
+        ),
+    )
+
 
 @operation(
     bp,
@@ -34,10 +50,14 @@ bp = Blueprint("staff", __name__, url_prefix="/api/v1")
     body=TokenRequest,
     response=TokenCreated,
     status=201,
-    errors=(401,),
+    errors=(401, 429),
 )
 def issue_token(body: TokenRequest) -> dict:
-    """For staff who have a password; the token is shown once."""
+    """For staff who have a password; the token is shown once. At most 20 attempts a minute
+    from one address and 10 per quarter hour for one email, then 429 with `Retry-After`."""
+    by_address, by_email = _login_limiters()
+    by_address.check(request.remote_addr or "unknown")
+    by_email.check(body.email)
     session = request_session()
     user = services.find_user_by_email(session, body.email)
     if user is None or not user.active or not services.check_password(user, body.password):

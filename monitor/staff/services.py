@@ -135,6 +135,17 @@ def list_users(
     return paginate(session, stmt, page, per_page)
 
 
+def active_user_ids(session: Session, role: Role) -> list[int]:
+    """Ids of the active users holding ``role``, ascending (one query: used on hot paths)."""
+    stmt = (
+        select(StaffUser.id)
+        .join(StaffRole, StaffRole.user_id == StaffUser.id)
+        .where(StaffRole.role == role, StaffUser.active.is_(True))
+        .order_by(StaffUser.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(StaffUser)) or 0
 

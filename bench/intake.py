@@ -1,0 +1,199 @@
+"""Complaint intake and queue listing under gunicorn on PostgreSQL, at a fixed request rate.
+
+    .venv/bin/python -P bench/intake.py [--rate 200] [--requests 6000] [--workers 4]
+
+Starts its own PostgreSQL (durable settings: fsync and synchronous commit on) and gunicorn on
+loopback, loads demo accounts, then sends a fixed number of requests at a fixed rate (open
+loop: each request has a scheduled start, whether or not earlier ones have answered), 70 %
+complaint intakes and 30 % queue listings (50 per page), and stops by itself. Prints
+throughput, latency percentiles per kind, errors, and how late the generator itself was.
+Target (issue 4): p99 <= 50 ms at 200 requests per second with no error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import queue
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor import migrate  # noqa: E402
+from monitor.app import create_app  # noqa: E402
+from monitor.config import Config  # noqa: E402
+from monitor.demo import generate  # noqa: E402
+from monitor.staff import services as staff  # noqa: E402
+from tests.servers import free_port, start_postgres, wait_for_port  # noqa: E402
+
+
+def prepare(database_url: str, accounts: int) -> tuple[str, str, list[int]]:
+    """Migrate, load demo accounts, and return an agent token, a manager token, account ids."""
+    migrate.upgrade(database_url)
+    app = create_app(Config(instance_path=Path(tempfile.mkdtemp()), database_url=database_url))
+    with app.app_context(), app.extensions["monitor.db"].transaction() as session:
+        generate(session, seed=1, accounts=accounts)
+        agent = staff.create_user(session, "bench-agent@acme.example", "Bench agent", ["agent"])
+        manager = staff.create_user(session, "bench-vp@acme.example", "Bench VP", ["manager"])
+        agent_token = staff.create_token(session, agent, "bench")[1]
+        manager_token = staff.create_token(session, manager, "bench")[1]
+        from monitor.accounts.services import list_accounts
+
+        ids = [a.id for a in list_accounts(session, page=1, per_page=1000)["items"]]
+    app.extensions["monitor.db"].engine.dispose()
+    return agent_token, manager_token, ids
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    parser.add_argument("--requests", type=int, default=6000, help="requests in all")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--clients", type=int, default=32, help="client connections")
+    parser.add_argument("--accounts", type=int, default=500, help="demo accounts to load")
+    args = parser.parse_args()
+
+    postgres = start_postgres(durable=True)
+    gunicorn = None
+    try:
+        agent, manager, account_ids = prepare(postgres.url, args.accounts)
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": postgres.url,
+            "MONITOR_INSTANCE_PATH": tempfile.mkdtemp(prefix="monitor-bench-"),
+            "SECRET_KEY": "bench",
+        }
+        env.pop("REDIS_URL", None)
+        gunicorn = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_for_port(port)
+        results = run_load(port, agent, manager, account_ids, args)
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(30)
+        postgres.stop()
+    report(results, args)
+
+
+def run_load(port: int, agent: str, manager: str, account_ids: list[int], args) -> list[tuple]:
+    rng = random.Random(7)
+    plan = []
+    for i in range(args.requests):
+        if rng.random() < 0.7:
+            body = {
+                "account_id": rng.choice(account_ids),
+                "channel": rng.choice(["hotline", "email", "visit", "portal"]),
+                "category": rng.choice(["product_quality", "delivery", "service", "billing"]),
+                "severity": rng.choices(["low", "medium", "high", "critical"], [4, 4, 2, 1])[0],
+                "description": f"Bench complaint {i}: 设备故障，客户要求上门处理",
+            }
+            plan.append(("intake", "POST", "/api/v1/complaints", body, agent))
+        else:
+            plan.append(("queue", "GET", "/api/v1/complaints?open=true&per_page=50", None, manager))
+    jobs: queue.Queue = queue.Queue()
+    results: list[tuple] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            item = jobs.get()
+            if item is None:
+                return
+            index, (kind, method, path, body, token) = item
+            due = start + index / args.rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            sent = time.perf_counter()
+            headers = {"Authorization": f"Bearer {token}"}
+            payload = None
+            if body is not None:
+                payload = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            try:
+                connection.request(method, path, body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                status = f"error: {error!r}"
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            done = time.perf_counter()
+            with lock:
+                results.append((kind, status, done - sent, sent - due, done))
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for item in enumerate(plan):
+        jobs.put(item)
+    for _ in threads:
+        jobs.put(None)
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def report(results: list[tuple], args) -> None:
+    first_sent = min(r[4] - r[2] for r in results)
+    last_done = max(r[4] for r in results)
+    errors = [r for r in results if r[1] not in (200, 201)]
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_version()}")
+    print(
+        f"load: {len(results)} requests at {args.rate:g}/s target; gunicorn "
+        f"{args.workers} workers x {args.threads} threads; {args.clients} client connections"
+    )
+    print(f"throughput: {len(results) / (last_done - first_sent):.1f} requests/s")
+    print(f"errors: {len(errors)}" + (f" (first: {errors[0][1]})" if errors else ""))
+    lateness = [r[3] * 1000 for r in results]
+    print(f"generator lateness: p99 {percentile(lateness, 99):.1f} ms, max {max(lateness):.1f} ms")
+    for kind in ("intake", "queue", "all"):
+        times = [r[2] * 1000 for r in results if kind in ("all", r[0])]
+        print(
+            f"{kind:>7}: n={len(times):5d}  p50 {percentile(times, 50):6.1f} ms  "
+            f"p95 {percentile(times, 95):6.1f} ms  p99 {percentile(times, 99):6.1f} ms  "
+            f"max {max(times):6.1f} ms  mean {statistics.mean(times):6.1f} ms"
+        )
+    p99 = percentile([r[2] * 1000 for r in results], 99)
+    verdict = "met" if p99 <= 50 and not errors else "NOT met"
+    print(f"target p99 <= 50 ms with no error at {args.rate:g}/s: {verdict} (p99 {p99:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,845 @@
+"""Complaints: intake, the senior-manager queue, the handling steps, the SLA clock and breaches.
+
+Services flush; the request or job boundary commits. Every change reaches the complaint's
+history through the audit trail: column changes by the ``Audited`` mixin, and comments,
+checklist steps, assignments and SLA events through :func:`record_event`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics as stats
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, inspect, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from monitor.accounts import services as accounts
+from monitor.api.problems import Conflict, FieldError, NotFound
+from monitor.audit.context import current_actor
+from monitor.audit.services import record_event
+from monitor.complaints import sla
+from monitor.complaints.models import (
+    AssignmentMode,
+    AssignmentRule,
+    Category,
+    Channel,
+    ChecklistStep,
+    Comment,
+    CommentVisibility,
+    Complaint,
+    ComplaintEvent,
+    CrisisStep,
+    CustomerDecision,
+    RootCause,
+    Severity,
+    SlaBreach,
+    SlaPolicy,
+    SlaTarget,
+    State,
+    StepStatus,
+)
+from monitor.db import paginate, utcnow
+from monitor.staff import services as staff
+from monitor.staff.models import Role, StaffUser
+
+#: Which action moves a complaint from which states to which state.
+TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
+    "acknowledge": (frozenset({State.NEW}), State.ACKNOWLEDGED),
+    "investigate": (
+        frozenset({State.ACKNOWLEDGED, State.WAITING_ON_CUSTOMER, State.REOPENED}),
+        State.INVESTIGATING,
+    ),
+    "wait_on_customer": (
+        frozenset({State.ACKNOWLEDGED, State.INVESTIGATING, State.REOPENED}),
+        State.WAITING_ON_CUSTOMER,
+    ),
+    "resolve": (frozenset({State.INVESTIGATING, State.WAITING_ON_CUSTOMER}), State.RESOLVED),
+    # ``close`` with the customer rejecting the decision goes back to investigating instead.
+    "close": (frozenset({State.RESOLVED}), State.CLOSED),
+    "reopen": (frozenset({State.RESOLVED, State.CLOSED}), State.REOPENED),
+}
+
+OPEN_STATES = frozenset(State) - {State.RESOLVED, State.CLOSED}
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(f"complaint {complaint_id}")
+    return complaint
+
+
+def visible_to_finance(user_id: int) -> Any:
+    """Finance reads the complaints of accounts it collects from, and those its disputes opened."""
+    return or_(
+        Complaint.account_id.in_(accounts.owned_account_ids(user_id)),
+        Complaint.channel == Channel.DISPUTE,
+    )
+
+
+def may_read(session: Session, complaint: Complaint, user: StaffUser) -> bool:
+    roles = set(user.roles)
+    if roles & {Role.AGENT, Role.MANAGER}:
+        return True
+    if Role.FINANCE in roles:
+        if complaint.channel is Channel.DISPUTE:
+            return True
+        return accounts.get_account(session, complaint.account_id).owner_id == user.id
+    return False
+
+
+def get_readable(session: Session, complaint_id: int, user: StaffUser) -> Complaint:
+    """The complaint, or 404 when ``user`` may not read it (its existence is not disclosed)."""
+    complaint = get_complaint(session, complaint_id)
+    if not may_read(session, complaint, user):
+        raise NotFound(f"complaint {complaint_id}")
+    return complaint
+
+
+def list_complaints(
+    session: Session,
+    *,
+    viewer: StaffUser,
+    page: int = 1,
+    per_page: int = 50,
+    state: State | None = None,
+    severity: Severity | None = None,
+    account_id: int | None = None,
+    assignee_id: int | None = None,
+    created_by_id: int | None = None,
+    unassigned: bool | None = None,
+    breached: bool | None = None,
+    channel: Channel | None = None,
+    category: Category | None = None,
+    open_only: bool | None = None,
+) -> dict[str, Any]:
+    """The queue: filtered, nearest SLA deadline first (paused or finished ones last)."""
+    stmt = select(Complaint)
+    roles = set(viewer.roles)
+    if not roles & {Role.AGENT, Role.MANAGER}:
+        stmt = stmt.where(visible_to_finance(viewer.id))
+    if state is not None:
+        stmt = stmt.where(Complaint.state == state)
+    if severity is not None:
+        stmt = stmt.where(Complaint.severity == severity)
+    if open_only:
+        stmt = stmt.where(Complaint.state.in_(OPEN_STATES))
+    if account_id is not None:
+        stmt = stmt.where(Complaint.account_id == account_id)
+    if assignee_id is not None:
+        stmt = stmt.where(Complaint.assignee_id == assignee_id)
+    if created_by_id is not None:
+        stmt = stmt.where(Complaint.created_by_id == created_by_id)
+    if unassigned is not None:
+        stmt = stmt.where(
+            Complaint.assignee_id.is_(None) if unassigned else Complaint.assignee_id.is_not(None)
+        )
+    if channel is not None:
+        stmt = stmt.where(Complaint.channel == channel)
+    if category is not None:
+        stmt = stmt.where(Complaint.category == category)
+    if breached is not None:
+        has_breach = exists().where(SlaBreach.complaint_id == Complaint.id)
+        stmt = stmt.where(has_breach if breached else ~has_breach)
+    stmt = stmt.order_by(
+        Complaint.sla_due_at.is_(None), Complaint.sla_due_at, Complaint.id
+    ).options(selectinload(Complaint.events), selectinload(Complaint.steps))
+    return paginate(session, stmt, page, per_page)
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+
+_POLICY_CACHE = "complaints.sla_policies"
+
+
+def _policy_rows(session: Session) -> list[SlaPolicy]:
+    """Every policy row, oldest first, read once per session (a handful of rows)."""
+    rows = session.info.get(_POLICY_CACHE)
+    if rows is None:
+        rows = list(
+            session.scalars(select(SlaPolicy).order_by(SlaPolicy.effective_from, SlaPolicy.id))
+        )
+        session.info[_POLICY_CACHE] = rows
+    return rows
+
+
+def targets_for(session: Session, received_at: datetime) -> dict[Severity, sla.Targets]:
+    """The targets a complaint received at ``received_at`` is held to, per severity."""
+    targets = dict(sla.DEFAULT_TARGETS)
+    for row in _policy_rows(session):  # later rows override earlier ones
+        if row.effective_from <= received_at:
+            targets[row.severity] = sla.Targets(
+                timedelta(minutes=row.first_response_minutes),
+                timedelta(minutes=row.resolution_minutes),
+            )
+    return targets
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    severity: Severity
+    first_response_minutes: int
+    resolution_minutes: int
+    effective_from: datetime | None
+    source: str
+
+
+def current_policies(session: Session) -> list[PolicyView]:
+    """The policy in force now per severity, and whether it is the default or configured."""
+    now = utcnow()
+    configured = {row.severity: row for row in _policy_rows(session) if row.effective_from <= now}
+    views = []
+    for severity in Severity:
+        if row := configured.get(severity):
+            views.append(
+                PolicyView(
+                    severity,
+                    row.first_response_minutes,
+                    row.resolution_minutes,
+                    row.effective_from,
+                    "configured",
+                )
+            )
+        else:
+            default = sla.DEFAULT_TARGETS[severity]
+            views.append(
+                PolicyView(
+                    severity,
+                    int(default.first_response / timedelta(minutes=1)),
+                    int(default.resolution / timedelta(minutes=1)),
+                    None,
+                    "default",
+                )
+            )
+    return views
+
+
+def set_policy(
+    session: Session, severity: Severity, first_response_minutes: int, resolution_minutes: int
+) -> SlaPolicy:
+    """Put new targets in force from now on; complaints already received keep theirs."""
+    if resolution_minutes < first_response_minutes:
+        raise FieldError("resolution_minutes", "must not be shorter than the first-response target")
+    row = SlaPolicy(
+        severity=severity,
+        first_response_minutes=first_response_minutes,
+        resolution_minutes=resolution_minutes,
+        effective_from=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    session.info.pop(_POLICY_CACHE, None)
+    return row
+
+
+def assignment_rule(session: Session) -> AssignmentRule:
+    """The single assignment-rule row (the migration creates it with the default)."""
+    return session.scalars(select(AssignmentRule).order_by(AssignmentRule.id).limit(1)).one()
+
+
+def _next_turn(session: Session) -> int:
+    """The next round-robin turn (1, 2, 3, ...), safe under concurrent intakes."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A sequence hands out turns without a row lock held until commit, so intakes do not
+        # queue behind each other.
+        return session.scalars(text("SELECT nextval('complaint_assignment_turns')")).one()
+    # SQLite runs one writer at a time anyway: a counter on the rule row is enough.
+    return session.scalars(
+        update(AssignmentRule)
+        .values(turns=AssignmentRule.turns + 1)
+        .returning(AssignmentRule.turns)
+        .execution_options(synchronize_session=False)
+    ).one()
+
+
+def set_assignment_rule(
+    session: Session, mode: AssignmentMode, class_managers: dict[str, int] | None = None
+) -> AssignmentRule:
+    """Change the rule; an account class without a manager falls back to round-robin."""
+    class_managers = class_managers or {}
+    for account_class, manager_id in class_managers.items():
+        _active_manager(session, manager_id, f"class_managers.{account_class}")
+    rule = assignment_rule(session)
+    rule.mode = mode
+    rule.class_managers = dict(class_managers)
+    session.flush()
+    return rule
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+def _fingerprint(fields: dict[str, Any]) -> str:
+    plain = {k: (str(v) if v is not None else None) for k, v in fields.items()}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()
+
+
+def _active_manager(session: Session, user_id: int, field: str) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.active or Role.MANAGER not in user.roles:
+        raise FieldError(field, f"no active manager with id {user_id}", "not_found")
+    return user
+
+
+def _choose_assignee(session: Session, account_class: str, owner_id: int | None) -> int | None:
+    """Apply the assignment rule; fall back to round-robin when the rule names nobody usable."""
+    rule = assignment_rule(session)
+    ids = staff.active_user_ids(session, Role.MANAGER)
+    if rule.mode is AssignmentMode.MANUAL or not ids:
+        return None
+    if rule.mode is AssignmentMode.ACCOUNT_CLASS:
+        chosen = rule.class_managers.get(account_class)
+        if chosen in ids:
+            return chosen
+    if rule.mode is AssignmentMode.ACCOUNT_OWNER and owner_id in ids:
+        return owner_id
+    return ids[(_next_turn(session) - 1) % len(ids)]
+
+
+def open_complaint(
+    session: Session,
+    *,
+    account_id: int,
+    channel: Channel | str,
+    category: Category | str,
+    severity: Severity | str,
+    description: str,
+    occurred_at: datetime | None = None,
+    contact_id: int | None = None,
+    origin: tuple[str, int] | None = None,
+    idempotency_key: str | None = None,
+) -> Complaint:
+    """Log a complaint and put it in the senior-manager queue.
+
+    The same ``idempotency_key`` (a retried request) or the same ``origin`` (a survey response
+    or a dispute that already opened one) returns the complaint opened the first time; a key
+    reused for a different complaint is refused.
+    """
+    if occurred_at is not None:
+        occurred_at = occurred_at.astimezone(UTC)
+    fields = {
+        "account_id": account_id,
+        "contact_id": contact_id,
+        "channel": Channel(channel),
+        "category": Category(category),
+        "severity": Severity(severity),
+        "description": description,
+        "occurred_at": occurred_at,
+    }
+    fingerprint = _fingerprint(fields)
+    if idempotency_key is not None:
+        earlier = session.scalar(
+            select(Complaint).where(Complaint.idempotency_key == idempotency_key)
+        )
+        if earlier is not None:
+            if earlier.request_fingerprint != fingerprint:
+                raise Conflict(
+                    "this Idempotency-Key was used for a different complaint",
+                    field="Idempotency-Key",
+                )
+            return earlier
+    if origin is not None:
+        earlier = session.scalar(
+            select(Complaint).where(
+                Complaint.origin_kind == origin[0], Complaint.origin_id == origin[1]
+            )
+        )
+        if earlier is not None:
+            return earlier
+    try:
+        account = accounts.get_account(session, account_id)
+    except NotFound:
+        raise FieldError("account_id", f"no account with id {account_id}", "not_found") from None
+    if contact_id is not None:
+        try:
+            contact = accounts.get_contact(session, contact_id)
+        except NotFound:
+            contact = None
+        if contact is None or contact.account_id != account_id:
+            raise FieldError(
+                "contact_id", f"no contact {contact_id} at account {account_id}", "not_found"
+            )
+    if occurred_at is not None and occurred_at > utcnow() + timedelta(minutes=5):
+        raise FieldError("occurred_at", "must not be in the future")
+    actor = current_actor()
+    now = utcnow()
+    first = sla.Moment(now, State.NEW, fields["severity"])
+    targets = targets_for(session, now)
+    complaint = Complaint(
+        **fields,
+        state=State.NEW,
+        received_at=now,
+        created_by_id=actor.staff_id,
+        origin_kind=origin[0] if origin else None,
+        origin_id=origin[1] if origin else None,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        assignee_id=_choose_assignee(session, account.account_class, account.owner_id),
+        sla_due_at=sla.compute([first], targets.__getitem__, now).next_deadline,
+    )
+    session.add(complaint)
+    session.flush()
+    # A new complaint has no history or checklist yet: say so rather than have them loaded.
+    set_committed_value(complaint, "events", [])
+    set_committed_value(complaint, "steps", [])
+    _append_event(session, complaint, now, note="received")
+    if complaint.severity is Severity.CRITICAL:
+        _add_checklist(session, complaint)
+    return complaint
+
+
+def _append_event(
+    session: Session, complaint: Complaint, at: datetime, note: str | None = None
+) -> None:
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        at=at,
+        state=complaint.state,
+        severity=complaint.severity,
+        actor_label=current_actor().label,
+        note=note,
+    )
+    session.add(event)
+    session.flush()
+    if "events" not in inspect(complaint).unloaded:  # else the next read loads it, event included
+        set_committed_value(complaint, "events", [*complaint.events, event])
+
+
+def _add_checklist(session: Session, complaint: Complaint) -> None:
+    if complaint.steps:
+        return
+    complaint.steps = [
+        ChecklistStep(step=step, position=position)
+        for position, step in enumerate(CrisisStep, start=1)
+    ]
+    session.flush()
+    record_event(
+        session,
+        "complaint",
+        complaint.id,
+        "checklist_opened",
+        {"steps": [s.value for s in CrisisStep]},
+    )
+
+
+# --- the clock ----------------------------------------------------------------------------------
+
+
+def timeline(complaint: Complaint) -> list[sla.Moment]:
+    return [sla.Moment(e.at, e.state, e.severity) for e in complaint.events]
+
+
+def sla_clock(session: Session, complaint: Complaint, now: datetime | None = None) -> sla.SlaClock:
+    """The complaint's SLA clock as of ``now``, replayed from its recorded history."""
+    targets = targets_for(session, complaint.received_at)
+    return sla.compute(timeline(complaint), targets.__getitem__, now or utcnow())
+
+
+def _refresh_due(session: Session, complaint: Complaint, now: datetime) -> None:
+    complaint.sla_due_at = sla_clock(session, complaint, now).next_deadline
+    session.flush()
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+def claim(session: Session, complaint_id: int, manager: StaffUser) -> Complaint:
+    """Take an unassigned complaint. Of two managers claiming at once, one wins, one gets 409."""
+    complaint = get_complaint(session, complaint_id)
+    if complaint.assignee_id == manager.id:
+        return complaint
+    if complaint.assignee_id is not None:
+        raise Conflict(f"complaint {complaint_id} is already assigned", field="assignee_id")
+    # A conditional UPDATE: on PostgreSQL the second claimant waits on the row lock, then finds
+    # the assignee set and updates nothing.
+    taken = session.execute(
+        update(Complaint)
+        .where(Complaint.id == complaint_id, Complaint.assignee_id.is_(None))
+        .values(assignee_id=manager.id, version=Complaint.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Conflict(f"complaint {complaint_id} was claimed by someone else", field="assignee_id")
+    session.refresh(complaint)
+    record_event(session, "complaint", complaint.id, "claimed", {"assignee_id": [None, manager.id]})
+    return complaint
+
+
+def assign(session: Session, complaint: Complaint, assignee_id: int | None) -> Complaint:
+    """Give the complaint to a manager (or back to the unclaimed queue with ``None``)."""
+    if assignee_id is not None:
+        _active_manager(session, assignee_id, "assignee_id")
+    complaint.assignee_id = assignee_id
+    session.flush()
+    return complaint
+
+
+def change(session: Session, complaint: Complaint, **changes: Any) -> Complaint:
+    """Change severity, category or contact; a severity change re-times the SLA clock."""
+    if "contact_id" in changes and changes["contact_id"] is not None:
+        contact_id = changes["contact_id"]
+        try:
+            contact = accounts.get_contact(session, contact_id)
+        except NotFound:
+            contact = None
+        if contact is None or contact.account_id != complaint.account_id:
+            raise FieldError("contact_id", f"no contact {contact_id} at this account", "not_found")
+    if complaint.state is State.CLOSED and changes.keys() & {"severity", "category"}:
+        raise Conflict("a closed complaint cannot be changed; reopen it first", field="state")
+    severity_changed = "severity" in changes and changes["severity"] != complaint.severity
+    for name, value in changes.items():
+        setattr(complaint, name, value)
+    session.flush()
+    if severity_changed:
+        now = utcnow()
+        _append_event(session, complaint, now, note="severity changed")
+        if complaint.severity is Severity.CRITICAL:
+            _add_checklist(session, complaint)
+        _refresh_due(session, complaint, now)
+    return complaint
+
+
+def _require(field: str, value: Any, action: str) -> None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise FieldError(field, f"is required to {action.replace('_', ' ')}", "missing")
+
+
+def transition(
+    session: Session,
+    complaint: Complaint,
+    action: str,
+    *,
+    note: str | None = None,
+    resolution_summary: str | None = None,
+    root_cause: RootCause | None = None,
+    customer_decision: CustomerDecision | None = None,
+) -> Complaint:
+    """Move the complaint one handling step; an illegal move is refused and changes nothing."""
+    if action not in TRANSITIONS:
+        raise FieldError("action", f"unknown action; use one of {', '.join(TRANSITIONS)}")
+    sources, target = TRANSITIONS[action]
+    if complaint.state not in sources:
+        allowed = ", ".join(sorted(s.value for s in sources))
+        raise Conflict(
+            f"cannot {action.replace('_', ' ')} a complaint that is "
+            f"{complaint.state.value.replace('_', ' ')} (only from: {allowed})",
+            field="action",
+        )
+    now = utcnow()
+    if action == "acknowledge" and complaint.first_response_at is None:
+        complaint.first_response_at = now
+    elif action == "resolve":
+        _require("resolution_summary", resolution_summary, action)
+        _require("root_cause", root_cause, action)
+        complaint.resolution_summary = resolution_summary
+        complaint.root_cause = root_cause
+        complaint.resolved_at = now
+    elif action == "close":
+        _require("customer_decision", customer_decision, action)
+        if customer_decision is CustomerDecision.REJECTED:
+            # The customer does not accept the decision: investigate again, do not close.
+            _require("note", note, "record a rejected decision")
+            target = State.INVESTIGATING
+            complaint.customer_decision = customer_decision
+        else:
+            if customer_decision is CustomerDecision.NO_RESPONSE:
+                _require("note", note, "close without the customer's confirmation")
+            pending = [s.step.value for s in complaint.steps if s.status is StepStatus.PENDING]
+            if pending:
+                raise Conflict(
+                    "the crisis checklist is not finished: "
+                    f"{', '.join(pending)} still pending (mark each done or skipped)",
+                    field="checklist",
+                )
+            complaint.customer_decision = customer_decision
+            complaint.closing_note = note
+            complaint.closed_at = now
+    elif action == "reopen":
+        _require("note", note, action)
+        complaint.closed_at = None
+        complaint.customer_decision = None
+    complaint.state = target
+    session.flush()
+    _append_event(session, complaint, now, note=note or action)
+    _refresh_due(session, complaint, now)
+    return complaint
+
+
+# --- comments and the checklist -----------------------------------------------------------------
+
+
+def add_comment(
+    session: Session, complaint: Complaint, visibility: CommentVisibility, body: str
+) -> Comment:
+    actor = current_actor()
+    comment = Comment(
+        complaint_id=complaint.id,
+        visibility=visibility,
+        body=body,
+        author_id=actor.staff_id,
+        author_label=actor.label,
+    )
+    session.add(comment)
+    session.flush()
+    record_event(
+        session,
+        "complaint",
+        complaint.id,
+        "comment_added",
+        {"comment_id": [None, comment.id], "visibility": [None, visibility.value]},
+    )
+    return comment
+
+
+def list_comments(session: Session, complaint: Complaint) -> list[Comment]:
+    return list(
+        session.scalars(
+            select(Comment).where(Comment.complaint_id == complaint.id).order_by(Comment.id)
+        )
+    )
+
+
+def update_step(
+    session: Session,
+    complaint: Complaint,
+    step: CrisisStep,
+    *,
+    status: StepStatus | None = None,
+    owner_id: int | None = None,
+    note: str | None = None,
+    skip_reason: str | None = None,
+    fields_set: Iterable[str] = (),
+) -> ChecklistStep:
+    """Give a checklist step an owner, a note, or mark it done or skipped (with a reason)."""
+    row = next((s for s in complaint.steps if s.step is step), None)
+    if row is None:
+        raise NotFound(f"checklist step {step.value} (only critical complaints carry one)")
+    if complaint.state is State.CLOSED:
+        raise Conflict("the complaint is closed; reopen it to change its checklist", field="state")
+    fields_set = set(fields_set)
+    before = {"status": row.status.value, "owner_id": row.owner_id, "note": row.note}
+    if "owner_id" in fields_set:
+        if owner_id is not None and session.get(StaffUser, owner_id) is None:
+            raise FieldError("owner_id", f"no staff user with id {owner_id}", "not_found")
+        row.owner_id = owner_id
+    if "note" in fields_set:
+        row.note = note
+    if status is not None:
+        if status is StepStatus.SKIPPED:
+            _require("skip_reason", skip_reason, "skip a step")
+        row.status = status
+        row.skip_reason = skip_reason if status is StepStatus.SKIPPED else None
+        if status is StepStatus.PENDING:
+            row.completed_at = row.completed_by_label = None
+        else:
+            row.completed_at = utcnow()
+            row.completed_by_label = current_actor().label
+    session.flush()
+    after = {"status": row.status.value, "owner_id": row.owner_id, "note": row.note}
+    changes: dict[str, Any] = {"step": [step.value, step.value]}
+    changes |= {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if row.skip_reason and "status" in changes:
+        changes["skip_reason"] = [None, row.skip_reason]
+    record_event(session, "complaint", complaint.id, "checklist_step", changes)
+    return row
+
+
+# --- breaches and escalation --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewBreach:
+    complaint_id: int
+    target: SlaTarget
+    breached_at: datetime
+
+
+def detect_breaches(session: Session, now: datetime | None = None) -> list[NewBreach]:
+    """Record every breach not recorded yet; each is returned once, whoever runs this, however
+    often (the unique (complaint, target) row decides between concurrent runs)."""
+    now = now or utcnow()
+    candidates = session.scalars(
+        select(Complaint)
+        .where(or_(Complaint.state.in_(OPEN_STATES), Complaint.sla_due_at.is_not(None)))
+        .where(Complaint.sla_due_at <= now)
+        .options(selectinload(Complaint.events))
+    )
+    found = []
+    for complaint in candidates:
+        clock = sla_clock(session, complaint, now)
+        for target_clock in clock.targets():
+            if target_clock.breached_at is None:
+                continue
+            try:
+                with session.begin_nested():
+                    session.add(
+                        SlaBreach(
+                            complaint_id=complaint.id,
+                            target=target_clock.target,
+                            breached_at=target_clock.breached_at,
+                            detected_at=now,
+                            severity=complaint.severity,
+                        )
+                    )
+            except IntegrityError:
+                continue  # recorded before, or by a concurrent run
+            record_event(
+                session,
+                "complaint",
+                complaint.id,
+                "sla_breached",
+                {
+                    "target": [None, target_clock.target.value],
+                    "breached_at": [None, target_clock.breached_at.isoformat()],
+                },
+            )
+            found.append(NewBreach(complaint.id, target_clock.target, target_clock.breached_at))
+    return found
+
+
+def escalation_recipients(session: Session, complaint: Complaint) -> list[StaffUser]:
+    """The assigned manager and every active executive."""
+    people: dict[int, StaffUser] = {}
+    if complaint.assignee_id is not None:
+        assignee = session.get(StaffUser, complaint.assignee_id)
+        if assignee is not None and assignee.active:
+            people[assignee.id] = assignee
+    executives = staff.list_users(session, page=1, per_page=1000, role=Role.EXECUTIVE, active=True)
+    for user in executives["items"]:
+        people[user.id] = user
+    return list(people.values())
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta / timedelta(minutes=1), 1)
+
+
+def _month_starts(first: date, months: int) -> list[date]:
+    out = []
+    y, m = first.year, first.month
+    for _ in range(months):
+        out.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def statistics(
+    session: Session, *, first_month: date, months: int, timezone: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Queue statistics: open complaints by severity and state; per month (in ``timezone``) of
+    receipt: volume, median minutes to first response and to resolution, breach rate and SLA
+    compliance per target.
+
+    Breach rate = complaints of the month whose clock breached (on either target, counted by the
+    clock replayed now, so it includes breaches the periodic job has not seen yet) / complaints
+    received that month. Compliance per target = met within target / targets decided (met, or
+    breached); complaints still running within target are not decided yet and not counted.
+    """
+    now = now or utcnow()
+    zone = ZoneInfo(timezone)
+    starts = _month_starts(first_month, months)
+    end = _month_starts(starts[-1], 2)[1]
+    window_start = datetime(first_month.year, first_month.month, 1, tzinfo=zone).astimezone(UTC)
+    window_end = datetime(end.year, end.month, 1, tzinfo=zone).astimezone(UTC)
+
+    open_by_severity = {s.value: 0 for s in Severity}
+    open_by_state = {s.value: 0 for s in OPEN_STATES}
+    for complaint in session.scalars(select(Complaint).where(Complaint.state.in_(OPEN_STATES))):
+        open_by_severity[complaint.severity.value] += 1
+        open_by_state[complaint.state.value] += 1
+
+    rows = session.scalars(
+        select(Complaint)
+        .where(Complaint.received_at >= window_start, Complaint.received_at < window_end)
+        .options(selectinload(Complaint.events))
+    )
+    per_month: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"received": 0, "breached": 0, "response": [], "resolution": [], "decided": {}}
+    )
+    policy_cache: dict[datetime, dict[Severity, sla.Targets]] = {}
+    for complaint in rows:
+        key = complaint.received_at.astimezone(zone).strftime("%Y-%m")
+        bucket = per_month[key]
+        bucket["received"] += 1
+        targets = policy_cache.setdefault(
+            complaint.received_at, targets_for(session, complaint.received_at)
+        )
+        clock = sla.compute(timeline(complaint), targets.__getitem__, now)
+        if any(c.breached for c in clock.targets()):
+            bucket["breached"] += 1
+        if clock.first_response.met_at is not None:
+            bucket["response"].append(clock.first_response.met_at - complaint.received_at)
+        if clock.resolution.status == "met" and clock.resolution.met_at is not None:
+            bucket["resolution"].append(clock.resolution.met_at - complaint.received_at)
+        for c in clock.targets():
+            decided = bucket["decided"].setdefault(c.target.value, [0, 0])
+            if c.breached:
+                decided[1] += 1
+            elif c.status == "met":
+                decided[0] += 1
+
+    monthly = []
+    for start in starts:
+        key = start.strftime("%Y-%m")
+        bucket = per_month.get(key)
+        received = bucket["received"] if bucket else 0
+        entry: dict[str, Any] = {
+            "month": key,
+            "received": received,
+            "breached": bucket["breached"] if bucket else 0,
+            "breach_rate": round(bucket["breached"] / received, 4) if received else None,
+            "median_minutes_to_first_response": (
+                _minutes(stats.median(bucket["response"]))
+                if bucket and bucket["response"]
+                else None
+            ),
+            "median_minutes_to_resolution": (
+                _minutes(stats.median(bucket["resolution"]))
+                if bucket and bucket["resolution"]
+                else None
+            ),
+        }
+        for target in SlaTarget:
+            met, missed = bucket["decided"].get(target.value, [0, 0]) if bucket else [0, 0]
+            entry[f"{target.value}_compliance"] = (
+                round(met / (met + missed), 4) if met + missed else None
+            )
+        monthly.append(entry)
+    all_response = [d for b in per_month.values() for d in b["response"]]
+    all_resolution = [d for b in per_month.values() for d in b["resolution"]]
+    return {
+        "as_of": now,
+        "timezone": timezone,
+        "open_by_severity": open_by_severity,
+        "open_by_state": open_by_state,
+        "median_minutes_to_first_response": (
+            _minutes(stats.median(all_response)) if all_response else None
+        ),
+        "median_minutes_to_resolution": (
+            _minutes(stats.median(all_resolution)) if all_resolution else None
+        ),
+        "months": monthly,
+    }
+
+
+def _complaints_of(session: Session, account_id: int) -> str | None:
+    found = session.scalar(select(exists().where(Complaint.account_id == account_id)))
+    return "complaints" if found else None
+
+
+accounts.register_account_dependent(_complaints_of)
