@@ -1,0 +1,1 @@
+"""PDF reports: aging, escalation, executive summary, statements; archive and distribution."""
