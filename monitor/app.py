@@ -47,7 +47,9 @@ def _register_blueprints(app: Flask) -> None:
     from monitor.accounts.routes import bp as accounts_bp
     from monitor.api.routes import bp as meta_bp
     from monitor.complaints.routes import bp as complaints_bp
+    from monitor.reports.routes import bp as reports_bp
     from monitor.staff.routes import bp as staff_bp
+    from receivables.collection_routes import bp as collection_bp
     from receivables.routes import bp as receivables_bp
     from surveys.public import bp as survey_page_bp
     from surveys.routes import bp as surveys_bp
@@ -58,8 +60,10 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         complaints_bp,
         receivables_bp,
+        collection_bp,
         surveys_bp,
         survey_page_bp,
+        reports_bp,
     ):
         app.register_blueprint(bp)
 

@@ -51,7 +51,7 @@ db = click.Group("db", help="Database schema (Alembic migrations).")
 
 
 @db.command("upgrade")
-@click.argument("revision", default="heads")
+@click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
     cfg = _config()
@@ -228,9 +228,9 @@ def jobs_run(name: str) -> None:
 
 
 def register(app: Flask) -> None:
-    from monitor.complaints.cli import group as complaints_cli
+    from monitor.reports.cli import group as reports_cli
     from receivables.cli import group as receivables_cli
     from surveys.cli import group as surveys_cli
 
-    for group in (db, users, demo, jobs, complaints_cli, receivables_cli, surveys_cli):
+    for group in (db, users, demo, jobs, receivables_cli, surveys_cli, reports_cli):
         app.cli.add_command(group)

@@ -71,6 +71,9 @@ class Base(DeclarativeBase):
         Decimal: Money,
         dict[str, Any]: JSON(),
         list[dict[str, Any]]: JSON(),
+        list[Any]: JSON(),
+        list[int]: JSON(),
+        list[str]: JSON(),
     }
 
 

@@ -23,9 +23,11 @@ from monitor.accounts.models import (
     CreditRating,
 )
 from monitor.api.problems import Conflict
+from monitor.complaints import demo as complaints_demo
 from monitor.i18n import Language
 from monitor.staff import services as staff
 from monitor.staff.models import Role
+from receivables import demo as receivables_demo
 
 _CN_PLACES = [
     "上海",
@@ -229,6 +231,7 @@ def generate(session: Session, seed: int, accounts: int, batch: int = 1000) -> d
     account_managers = owners[Role.MANAGER] + owners[Role.FINANCE]
     counts = {"accounts": 0, "contacts": 0}
     pending: list[Any] = []
+    created: list[tuple[Account, bool]] = []
     for n in range(accounts):
         chinese = rng.random() < 0.6
         account_class = rng.choices(list(_CLASS_WEIGHTS), weights=list(_CLASS_WEIGHTS.values()))[0]
@@ -252,6 +255,7 @@ def generate(session: Session, seed: int, accounts: int, batch: int = 1000) -> d
         )
         account.contacts = list(_contacts(rng, chinese, account.code))
         pending.append(account)
+        created.append((account, chinese))
         counts["accounts"] += 1
         counts["contacts"] += len(account.contacts)
         if len(pending) >= batch:
@@ -261,6 +265,12 @@ def generate(session: Session, seed: int, accounts: int, batch: int = 1000) -> d
     session.add_all(pending)
     session.flush()
     counts["staff users"] = len(_DEMO_STAFF)
+    counts.update(receivables_demo.generate(session, seed, prefix))
+    counts.update(
+        complaints_demo.generate(
+            session, rng, [(a.id, chinese) for a, chinese in created], owners[Role.MANAGER]
+        )
+    )
     return counts
 
 

@@ -24,7 +24,7 @@ def alembic_config(database_url: str, connection: Connection | None = None) -> A
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
+def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 

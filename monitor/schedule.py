@@ -9,6 +9,7 @@ from __future__ import annotations
 from monitor.complaints.jobs import PERIODIC as COMPLAINTS_PERIODIC
 from monitor.email.jobs import PERIODIC as EMAIL_PERIODIC
 from monitor.jobs import Periodic
+from monitor.reports.jobs import PERIODIC as REPORTS_PERIODIC
 from receivables.jobs import PERIODIC as RECEIVABLES_PERIODIC
 from surveys.jobs import PERIODIC as SURVEYS_PERIODIC
 
@@ -17,6 +18,7 @@ SCHEDULE: list[Periodic] = [
     *COMPLAINTS_PERIODIC,
     *RECEIVABLES_PERIODIC,
     *SURVEYS_PERIODIC,
+    *REPORTS_PERIODIC,
 ]
 
 

@@ -34,7 +34,7 @@ AccountCode = Annotated[
     ),
 ]
 Score = integer(1, 5)
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()\-]{2,38}$")]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()\-]{1,37}[0-9)]$")]
 
 
 class _Clearable(Input):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.accounts.models import Account, AccountClass, AccountType, Contact, ContactRole
@@ -199,7 +201,194 @@ def list_contacts(
     return paginate(session, stmt, page, per_page)
 
 
+# --- for complaints -----------------------------------------------------------------------------
+
+
+def owned_account_ids(owner_id: int) -> Select[tuple[int]]:
+    """A subquery of the ids of the accounts ``owner_id`` manages, for filtering other lists."""
+    return select(Account.id).where(Account.owner_id == owner_id)
+
+
 # --- for receivables (read-only views of accounts and contacts that collections need) ----------
 
 
+def find_account(session: Session, account_id: int) -> Account | None:
+    """The account with this id, or None (receivables turns that into a field error)."""
+    return session.get(Account, account_id)
+
+
+class AccountBrief(NamedTuple):
+    """What receivables shows of an account next to its figures."""
+
+    id: int
+    code: str
+    name: str
+    currency: str
+    account_class: AccountClass
+    owner_id: int | None
+    credit_limit: Decimal
+    active: bool
+
+
+def account_briefs(
+    session: Session,
+    *,
+    ids: Collection[int] | None = None,
+    account_class: AccountClass | None = None,
+    owner_id: int | None = None,
+) -> list[AccountBrief]:
+    """Accounts among ``ids`` (all when None) matching the filters, ordered by code."""
+    stmt = select(*(getattr(Account, f) for f in AccountBrief._fields)).order_by(Account.code)
+    if ids is not None:
+        stmt = stmt.where(Account.id.in_(list(ids)))
+    if account_class is not None:
+        stmt = stmt.where(Account.account_class == account_class)
+    if owner_id is not None:
+        stmt = stmt.where(Account.owner_id == owner_id)
+    return [AccountBrief(*row) for row in session.execute(stmt)]
+
+
+def contacts_with_roles(
+    session: Session, account_id: int, roles: Collection[ContactRole]
+) -> list[Contact]:
+    """The account's contacts holding one of ``roles``, by id (statements go to buyers and
+    finance contacts; the survey opt-out does not cover them)."""
+    stmt = (
+        select(Contact)
+        .where(Contact.account_id == account_id, Contact.role.in_(list(roles)))
+        .order_by(Contact.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def account_ids_by_code(session: Session, codes: Collection[str]) -> dict[str, int]:
+    """Upper-case code → id of the accounts among ``codes`` (compared upper-case)."""
+    wanted = sorted({code.upper() for code in codes})
+    if not wanted:
+        return {}
+    rows = session.execute(select(Account.code, Account.id).where(Account.code.in_(wanted)))
+    return {row[0]: row[1] for row in rows}
+
+
 # --- for surveys (who is invited, opt-outs) ------------------------------------------------------
+
+
+#: Contact roles that answer the quarterly survey.
+SURVEYED_ROLES = (ContactRole.USER, ContactRole.BUYER, ContactRole.DECIDER)
+
+
+@dataclass(frozen=True)
+class SurveyContact:
+    """What surveys need to invite one person (a snapshot: the survey keeps it as sent)."""
+
+    contact_id: int
+    account_id: int
+    account_class: str
+    role: str
+    language: str
+    email: str
+    name: str
+    opted_out: bool
+
+
+def _surveyable() -> Select[Any]:
+    return (
+        select(
+            Contact.id,
+            Contact.account_id,
+            Account.account_class,
+            Contact.role,
+            Contact.language,
+            Contact.email,
+            Contact.name,
+            Contact.opted_out,
+        )
+        .join(Account, Account.id == Contact.account_id)
+        .where(Account.active.is_(True), Contact.role.in_(SURVEYED_ROLES))
+    )
+
+
+def survey_contacts(session: Session, first_id: int, last_id: int) -> list[SurveyContact]:
+    """Users, buyers and deciders of active accounts (opted-out ones flagged) whose contact id
+    is from ``first_id`` to ``last_id``, by id."""
+    stmt = _surveyable().where(Contact.id.between(first_id, last_id)).order_by(Contact.id)
+    return [
+        SurveyContact(
+            contact_id=row[0],
+            account_id=row[1],
+            account_class=str(row[2]),
+            role=str(row[3]),
+            language=str(row[4]),
+            email=row[5],
+            name=row[6],
+            opted_out=row[7],
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def survey_contact_ids(session: Session) -> list[tuple[int, bool]]:
+    """(contact id, opted out) of every user, buyer and decider of an active account, by id."""
+    stmt = (
+        select(Contact.id, Contact.opted_out)
+        .join(Account, Account.id == Contact.account_id)
+        .where(Account.active.is_(True), Contact.role.in_(SURVEYED_ROLES))
+        .order_by(Contact.id)
+    )
+    return [(row[0], row[1]) for row in session.execute(stmt)]
+
+
+def opted_out_contact_ids(session: Session, contact_ids: list[int]) -> set[int]:
+    """Those of ``contact_ids`` that opted out or were deleted, or whose account is inactive."""
+    still = set(
+        session.scalars(
+            select(Contact.id)
+            .join(Account, Account.id == Contact.account_id)
+            .where(
+                Contact.id.in_(contact_ids),
+                Contact.opted_out.is_(False),
+                Account.active.is_(True),
+            )
+        )
+    )
+    return set(contact_ids) - still
+
+
+def opt_out_contact(session: Session, contact_id: int) -> bool:
+    """Record that the contact wants no more surveys; False when they had opted out already."""
+    contact = get_contact(session, contact_id)
+    if contact.opted_out:
+        return False
+    contact.opted_out = True
+    session.flush()
+    return True
+
+
+def surveyed_role_coverage(session: Session) -> list[tuple[int, str, str, str, set[str]]]:
+    """(account id, code, name, class, surveyed roles it has a reachable contact for) of every
+    active account."""
+    accounts = {
+        row[0]: (row[0], row[1], row[2], str(row[3]), set[str]())
+        for row in session.execute(
+            select(Account.id, Account.code, Account.name, Account.account_class)
+            .where(Account.active.is_(True))
+            .order_by(Account.code)
+        )
+    }
+    reachable = select(Contact.account_id, Contact.role).where(
+        Contact.role.in_(SURVEYED_ROLES), Contact.opted_out.is_(False)
+    )
+    for account_id, role in session.execute(reachable.distinct()):
+        if account_id in accounts:
+            accounts[account_id][4].add(str(role))
+    return list(accounts.values())
+
+
+def account_labels(session: Session, account_ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """(code, name, class) of each of ``account_ids`` that exists."""
+    rows = session.execute(
+        select(Account.id, Account.code, Account.name, Account.account_class).where(
+            Account.id.in_(account_ids)
+        )
+    )
+    return {row[0]: (row[1], row[2], str(row[3])) for row in rows}

@@ -47,6 +47,8 @@ class Operation:
     status: int
     errors: tuple[int, ...]
     description: str
+    #: The multipart field carrying an uploaded file, for upload endpoints.
+    upload: str | None = None
 
 
 #: Every declared operation, in declaration order.
@@ -64,12 +66,14 @@ def operation(
     response: type[BaseModel] | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
+    upload: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint on ``bp``.
 
     The view receives the path arguments, plus ``body=`` and ``query=`` (validated models) when
     declared. It returns an object the ``response`` model can read (ORM rows included), or
-    ``None`` for 204.
+    ``None`` for 204. ``upload`` names the ``multipart/form-data`` field of an endpoint that
+    takes a file (the view reads it from ``request.files``); the document describes it.
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,6 +110,7 @@ def operation(
                 status=status,
                 errors=errors,
                 description=(view.__doc__ or "").strip(),
+                upload=upload,
             )
         )
         return wrapper
@@ -220,6 +225,19 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": key_map[(op.body, "validation")]}},
             }
+        if op.upload is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": [op.upload],
+                            "properties": {op.upload: {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            }
         ok: dict[str, Any] = {"description": "Success"}
         if op.response is not None:
             ok["content"] = {
@@ -229,7 +247,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         codes = set(op.errors)
         if roles is not PUBLIC:
             codes |= {401, 403}
-        if op.body is not None:
+        if op.body is not None or op.upload is not None:
             codes |= {400, 415, 422}
         if op.query is not None:
             codes.add(422)
