@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import migrate  # noqa: E402
+from monitor.accounts.services import list_accounts  # noqa: E402
 from monitor.app import create_app  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.demo import generate  # noqa: E402
@@ -49,8 +50,6 @@ def prepare(database_url: str, accounts: int) -> tuple[str, str, list[int]]:
         manager = staff.create_user(session, "bench-vp@acme.example", "Bench VP", ["manager"])
         agent_token = staff.create_token(session, agent, "bench")[1]
         manager_token = staff.create_token(session, manager, "bench")[1]
-        from monitor.accounts.services import list_accounts
-
         ids = [a.id for a in list_accounts(session, page=1, per_page=1000)["items"]]
     app.extensions["monitor.db"].engine.dispose()
     return agent_token, manager_token, ids

@@ -89,8 +89,5 @@ def escalate(session: Session, breach: NewBreach, base_url: str) -> list[int]:
 
 
 def _local(breach: NewBreach, person: StaffUser) -> str:
-    try:
-        zone = ZoneInfo(person.timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return breach.breached_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    # staff time zones are validated when users are created or changed
+    return breach.breached_at.astimezone(ZoneInfo(person.timezone)).strftime("%Y-%m-%d %H:%M %Z")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -32,6 +32,7 @@ from monitor.complaints.models import (
     State,
     StepStatus,
 )
+from monitor.complaints.sla import SlaClock, minutes
 
 #: Up to a year, in minutes.
 Minutes = integer(1, 525_600)
@@ -240,11 +241,7 @@ class StatisticsOut(Output):
     months: list[MonthOut]
 
 
-def minutes(delta: timedelta) -> float:
-    return round(delta / timedelta(minutes=1), 1)
-
-
-def clock_out(clock: Any) -> dict[str, Any]:
+def clock_out(clock: SlaClock) -> dict[str, Any]:
     return {
         c.target.value: {
             "target": c.target,

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, inspect, or_, select, text, update
+from sqlalchemy import exists, func, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -363,14 +363,7 @@ def open_complaint(
     except NotFound:
         raise FieldError("account_id", f"no account with id {account_id}", "not_found") from None
     if contact_id is not None:
-        try:
-            contact = accounts.get_contact(session, contact_id)
-        except NotFound:
-            contact = None
-        if contact is None or contact.account_id != account_id:
-            raise FieldError(
-                "contact_id", f"no contact {contact_id} at account {account_id}", "not_found"
-            )
+        _check_contact(session, contact_id, account_id)
     if occurred_at is not None and occurred_at > utcnow() + timedelta(minutes=5):
         raise FieldError("occurred_at", "must not be in the future")
     actor = current_actor()
@@ -398,6 +391,17 @@ def open_complaint(
     if complaint.severity is Severity.CRITICAL:
         _add_checklist(session, complaint)
     return complaint
+
+
+def _check_contact(session: Session, contact_id: int, account_id: int) -> None:
+    try:
+        contact = accounts.get_contact(session, contact_id)
+    except NotFound:
+        contact = None
+    if contact is None or contact.account_id != account_id:
+        raise FieldError(
+            "contact_id", f"no contact {contact_id} at account {account_id}", "not_found"
+        )
 
 
 def _append_event(
@@ -488,14 +492,8 @@ def assign(session: Session, complaint: Complaint, assignee_id: int | None) -> C
 
 def change(session: Session, complaint: Complaint, **changes: Any) -> Complaint:
     """Change severity, category or contact; a severity change re-times the SLA clock."""
-    if "contact_id" in changes and changes["contact_id"] is not None:
-        contact_id = changes["contact_id"]
-        try:
-            contact = accounts.get_contact(session, contact_id)
-        except NotFound:
-            contact = None
-        if contact is None or contact.account_id != complaint.account_id:
-            raise FieldError("contact_id", f"no contact {contact_id} at this account", "not_found")
+    if changes.get("contact_id") is not None:
+        _check_contact(session, changes["contact_id"], complaint.account_id)
     if complaint.state is State.CLOSED and changes.keys() & {"severity", "category"}:
         raise Conflict("a closed complaint cannot be changed; reopen it first", field="state")
     severity_changed = "severity" in changes and changes["severity"] != complaint.severity
@@ -659,6 +657,10 @@ def update_step(
 # --- breaches and escalation --------------------------------------------------------------------
 
 
+#: How far back the breach job looks for complaints whose clock moved on past a missed target.
+_RECENTLY_CHANGED = timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class NewBreach:
     complaint_id: int
@@ -670,10 +672,24 @@ def detect_breaches(session: Session, now: datetime | None = None) -> list[NewBr
     """Record every breach not recorded yet; each is returned once, whoever runs this, however
     often (the unique (complaint, target) row decides between concurrent runs)."""
     now = now or utcnow()
+    recorded = (
+        select(func.count())
+        .where(SlaBreach.complaint_id == Complaint.id)
+        .correlate(Complaint)
+        .scalar_subquery()
+    )
+    # Not only complaints whose running deadline has passed: a target can be missed and the
+    # clock move on (acknowledged late, resolved late) between two runs, so complaints changed
+    # since the day before are replayed too.
     candidates = session.scalars(
         select(Complaint)
-        .where(or_(Complaint.state.in_(OPEN_STATES), Complaint.sla_due_at.is_not(None)))
-        .where(Complaint.sla_due_at <= now)
+        .where(
+            or_(
+                Complaint.sla_due_at <= now,
+                Complaint.updated_at >= now - _RECENTLY_CHANGED,
+            )
+        )
+        .where(recorded < len(SlaTarget))
         .options(selectinload(Complaint.events))
     )
     found = []
@@ -725,10 +741,6 @@ def escalation_recipients(session: Session, complaint: Complaint) -> list[StaffU
 # --- statistics ---------------------------------------------------------------------------------
 
 
-def _minutes(delta: timedelta) -> float:
-    return round(delta / timedelta(minutes=1), 1)
-
-
 def _month_starts(first: date, months: int) -> list[date]:
     out = []
     y, m = first.year, first.month
@@ -771,15 +783,11 @@ def statistics(
     per_month: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"received": 0, "breached": 0, "response": [], "resolution": [], "decided": {}}
     )
-    policy_cache: dict[datetime, dict[Severity, sla.Targets]] = {}
     for complaint in rows:
         key = complaint.received_at.astimezone(zone).strftime("%Y-%m")
         bucket = per_month[key]
         bucket["received"] += 1
-        targets = policy_cache.setdefault(
-            complaint.received_at, targets_for(session, complaint.received_at)
-        )
-        clock = sla.compute(timeline(complaint), targets.__getitem__, now)
+        clock = sla_clock(session, complaint, now)
         if any(c.breached for c in clock.targets()):
             bucket["breached"] += 1
         if clock.first_response.met_at is not None:
@@ -804,12 +812,12 @@ def statistics(
             "breached": bucket["breached"] if bucket else 0,
             "breach_rate": round(bucket["breached"] / received, 4) if received else None,
             "median_minutes_to_first_response": (
-                _minutes(stats.median(bucket["response"]))
+                sla.minutes(stats.median(bucket["response"]))
                 if bucket and bucket["response"]
                 else None
             ),
             "median_minutes_to_resolution": (
-                _minutes(stats.median(bucket["resolution"]))
+                sla.minutes(stats.median(bucket["resolution"]))
                 if bucket and bucket["resolution"]
                 else None
             ),
@@ -828,10 +836,10 @@ def statistics(
         "open_by_severity": open_by_severity,
         "open_by_state": open_by_state,
         "median_minutes_to_first_response": (
-            _minutes(stats.median(all_response)) if all_response else None
+            sla.minutes(stats.median(all_response)) if all_response else None
         ),
         "median_minutes_to_resolution": (
-            _minutes(stats.median(all_resolution)) if all_resolution else None
+            sla.minutes(stats.median(all_resolution)) if all_resolution else None
         ),
         "months": monthly,
     }

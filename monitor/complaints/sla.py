@@ -141,6 +141,11 @@ def _target_clock(
     return TargetClock(target, limit, elapsed, status, deadline, breached_at, met_at)
 
 
+def minutes(delta: timedelta) -> float:
+    """A duration in minutes, to a tenth, as the API and the statistics show it."""
+    return round(delta / timedelta(minutes=1), 1)
+
+
 def compute(
     timeline: Sequence[Moment], targets_for: Callable[[Severity], Targets], now: datetime
 ) -> SlaClock:

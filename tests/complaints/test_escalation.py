@@ -151,3 +151,22 @@ def test_a_real_worker_running_the_job_twice_escalates_once(
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(SlaBreach)) == 1
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_target_missed_between_two_runs_is_still_escalated(
+    client, intake, manager, smtp, session
+):
+    _, boss = manager
+    with time_machine.travel(T0, tick=False):
+        cid = intake(severity="critical")["id"]
+    # acknowledged 10 minutes after the 1 h target, before the job ran: the clock moved on
+    with time_machine.travel(T0 + H + timedelta(minutes=10), tick=False):
+        client.post(
+            f"/api/v1/complaints/{cid}/transitions", json={"action": "acknowledge"}, headers=boss
+        )
+    with time_machine.travel(T0 + H + timedelta(minutes=12)):
+        assert escalate_sla_breaches() == 1
+        assert escalate_sla_breaches() == 0
+    session.expire_all()
+    breach = session.scalars(select(SlaBreach)).one()
+    assert (breach.target.value, breach.breached_at) == ("first_response", T0 + H)
