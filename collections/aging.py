@@ -32,7 +32,7 @@ from sqlalchemy.types import NullType
 from monitor.accounts.models import AccountClass
 from monitor.accounts.services import account_briefs
 from monitor.api.problems import FieldError
-from receivables.ledger import cents_sum
+from receivables.ledger import ZERO, cents_sum
 from receivables.models import Posting
 from receivables.terms import longest_term_days
 
@@ -43,7 +43,6 @@ Basis = Literal["due", "invoice"]
 DUE_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
 #: Default limits in days since the invoice date: 0-30, 31-60, 61-90, 91-120, over 120.
 INVOICE_BUCKETS: tuple[int, ...] = (30, 60, 90, 120)
-ZERO = Decimal("0.00")
 
 
 def bucket_labels(limits: Sequence[int]) -> list[str]:
@@ -110,7 +109,7 @@ def _ledger_rows(session: Session, as_of: date) -> Any:
     """The condition selecting the postings that count as of ``as_of``: none when nothing is
     dated later (the usual "as of today"), so the scan does not test every row for it."""
     latest = session.scalar(select(func.max(Posting.posted_on)))
-    if latest is None or _as_date(latest) <= as_of:
+    if latest is None or as_date(latest) <= as_of:
         return true()
     return Posting.posted_on <= as_of
 
@@ -119,8 +118,8 @@ def aging_statement(
     as_of: date,
     basis: Basis,
     limits: Sequence[int],
-    counted: Any = None,
-    longest_term: int | None = None,
+    counted: Any,
+    longest_term: int,
 ) -> Select:
     """The aging query: (account_id, bucket_0 ... bucket_n, total, overdue) per account with
     something open.
@@ -135,17 +134,11 @@ def aging_statement(
     - the last bucket ("over 120") is what ``totals`` holds beyond ``recent``, and ``overdue``
       what it holds beyond the part not yet due (which, by due date, is part of ``recent``).
     """
-    counted = Posting.posted_on <= as_of if counted is None else counted
     key = Posting.due_date if basis == "due" else Posting.invoice_date
     oldest_recent = as_of - timedelta(days=limits[-1])
     # Every posting counted is dated on or after its invoice (a CHECK constraint says so), so its
     # invoice is dated by ``as_of``, and its due date is at most the longest term later.
-    if basis == "invoice":
-        latest_recent = as_of
-    elif longest_term is None:
-        latest_recent = date.max
-    else:
-        latest_recent = as_of + timedelta(days=longest_term)
+    latest_recent = as_of if basis == "invoice" else as_of + timedelta(days=longest_term)
     group_keys = [key, Posting.account_id] + ([Posting.due_date] if basis == "invoice" else [])
     dates = [key.label("key_date")]
     if basis == "invoice":
@@ -217,7 +210,7 @@ def aging_statement(
     return statement
 
 
-def _as_date(value: object) -> date | None:
+def as_date(value: object) -> date | None:
     # SQLite hands back MIN() and MAX() of a DATE column as text.
     if value is None or isinstance(value, date):
         return value
@@ -280,7 +273,7 @@ def oldest_overdue(session: Session, as_of: date) -> dict[int, date]:
         .subquery()
     )
     stmt = select(groups.c.account_id, func.min(groups.c.due_date)).group_by(groups.c.account_id)
-    return {account_id: _as_date(due) for account_id, due in session.execute(stmt)}
+    return {account_id: as_date(due) for account_id, due in session.execute(stmt)}
 
 
 def aging_report(

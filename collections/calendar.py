@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor.accounts.models import AccountClass
 from monitor.accounts.services import account_briefs
-from receivables.aging import overdue_accounts
+from receivables.aging import as_date, overdue_accounts
 from receivables.ledger import ZERO, cents_sum
 from receivables.models import Instalment, Invoice, Posting, PostingKind
 
@@ -95,12 +95,6 @@ class CalendarRow:
     @property
     def outstanding(self) -> Decimal:
         return sum((c.outstanding for c in self.cells), ZERO)
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 def payment_calendar(
@@ -195,7 +189,7 @@ def payment_calendar(
             outstanding,
             last_paid,
         ) in session.execute(stmt):
-            last_paid_on = _as_date(last_paid)
+            last_paid_on = as_date(last_paid)
             outstanding = Decimal(outstanding)
             late = (outstanding > 0 and due_date < as_of) or (
                 last_paid_on is not None and last_paid_on > due_date

@@ -20,8 +20,7 @@ from monitor.accounts.services import register_account_dependent
 from monitor.api.problems import FieldError, NotFound
 from monitor.audit.context import current_actor
 from receivables.escalation_models import OverdueCause, OverdueCauseTag
-
-ZERO = Decimal("0.00")
+from receivables.ledger import ZERO
 
 
 def _causes_of(session: Session, account_id: int) -> str | None:

@@ -204,10 +204,14 @@ def cancel_promise(promise_id: int) -> object:
 # --- disputes -----------------------------------------------------------------------------------
 
 
+def _disputes_out(items: list[Dispute]) -> list[dict[str, Any]]:
+    numbers = disputes.invoice_numbers(request_session(), [d.id for d in items])
+    fields = [c for c in DisputeOut.model_fields if c != "invoice_numbers"]
+    return [{**{c: getattr(d, c) for c in fields}, "invoice_numbers": numbers[d.id]} for d in items]
+
+
 def _dispute_out(dispute: Dispute) -> dict[str, Any]:
-    out = {c: getattr(dispute, c) for c in DisputeOut.model_fields if c != "invoice_numbers"}
-    out["invoice_numbers"] = disputes.invoice_numbers(request_session(), dispute)
-    return out
+    return _disputes_out([dispute])[0]
 
 
 @operation(
@@ -241,7 +245,7 @@ def list_disputes(query: DisputeQuery) -> dict[str, Any]:
         session, account_id=query.account_id, state=query.state, reason=query.reason
     )
     page = paginate(session, stmt, query.page, query.per_page)
-    page["items"] = [_dispute_out(d) for d in page["items"]]
+    page["items"] = _disputes_out(page["items"])
     return page
 
 

@@ -3,12 +3,11 @@ imports."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import Field
 
 from monitor.api.schemas import (
     MAX_ID,
@@ -32,34 +31,9 @@ from receivables.escalation_models import (
     TaskState,
 )
 from receivables.ladder import LADDER
+from receivables.schemas import PositiveMoney
 
 Level = integer(0, LADDER.top)
-_POSITIVE_MONEY = re.compile(r"^([1-9][0-9]{0,15}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")
-
-
-def _positive_money(value: Any) -> Decimal:
-    # As monitor.api.schemas.NonNegativeMoney (strings, never floats), but more than zero.
-    if isinstance(value, Decimal):
-        return value
-    if not isinstance(value, str) or not _POSITIVE_MONEY.fullmatch(value):
-        raise ValueError(
-            'an amount above zero as a string with at most two decimals, e.g. "1200.50"'
-        )
-    return Decimal(value)
-
-
-PositiveMoney = Annotated[
-    Decimal,
-    PlainValidator(_positive_money),
-    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _POSITIVE_MONEY.pattern,
-            "description": 'Amount above zero, to the cent, as a string: "1200.50".',
-        }
-    ),
-]
 InvoiceNumber = Annotated[str, text(40)]
 
 

@@ -174,10 +174,15 @@ def list_disputes(
     return stmt
 
 
-def invoice_numbers(session: Session, dispute: Dispute) -> list[str]:
-    ids = [link.invoice_id for link in dispute.invoices]
-    if not ids:
-        return []
-    return list(
-        session.scalars(select(Invoice.number).where(Invoice.id.in_(ids)).order_by(Invoice.number))
+def invoice_numbers(session: Session, dispute_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The numbers of each dispute's invoices, in order, in one query for a whole page."""
+    numbers: dict[int, list[str]] = {dispute_id: [] for dispute_id in dispute_ids}
+    stmt = (
+        select(DisputedInvoice.dispute_id, Invoice.number)
+        .join(Invoice, Invoice.id == DisputedInvoice.invoice_id)
+        .where(DisputedInvoice.dispute_id.in_(dispute_ids))
+        .order_by(Invoice.number)
     )
+    for dispute_id, number in session.execute(stmt):
+        numbers[dispute_id].append(number)
+    return numbers

@@ -55,11 +55,9 @@ from receivables.escalation_models import (
     StepTrigger,
     TaskState,
 )
-from receivables.ledger import OpenItem, check_amount, open_items
+from receivables.ledger import ZERO, OpenItem, check_amount, open_items
 from receivables.ledger import set_credit_hold as ledger_set_credit_hold
 from receivables.models import Payment
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
