@@ -13,14 +13,10 @@ from sqlalchemy.orm import Session
 
 from monitor.api.problems import Problem, concurrent_change, problem_response
 from monitor.audit.context import Actor, set_actor
-from monitor.db import Database
+from monitor.jobs import database
 from monitor.policy import POLICY, PUBLIC
 from monitor.staff.models import StaffUser
 from monitor.staff.services import authenticate_token
-
-
-def database() -> Database:
-    return current_app.extensions["monitor.db"]
 
 
 def request_session() -> Session:

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from monitor import migrate
 from monitor.api.problems import Problem
 from monitor.api.schemas import EMAIL_PATTERN
 from monitor.audit.context import Actor, acting_as
-from monitor.config import Config
+from monitor.jobs import config, database
 from monitor.staff import services as staff
 from monitor.staff.models import Role
 
@@ -33,16 +33,12 @@ def cli_session() -> Iterator[Session]:
         user = "unknown"
     with (
         acting_as(Actor("cli", f"cli:{user}")),
-        current_app.extensions["monitor.db"].transaction() as session,
+        database().transaction() as session,
     ):
         try:
             yield session
         except Problem as exc:
             raise click.ClickException(exc.detail or exc.title) from None
-
-
-def _config() -> Config:
-    return current_app.config["MONITOR"]
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -54,7 +50,7 @@ db = click.Group("db", help="Database schema (Alembic migrations).")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
-    cfg = _config()
+    cfg = config()
     if cfg.database_url.startswith("sqlite:///"):
         cfg.instance_path.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(cfg.database_url, revision)
@@ -65,7 +61,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Downgrade the schema to REVISION ('base' removes every table)."""
-    migrate.downgrade(_config().database_url, revision)
+    migrate.downgrade(config().database_url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -74,7 +70,7 @@ def db_current() -> None:
     """Show the revision the database is at."""
     from alembic import command
 
-    command.current(migrate.alembic_config(_config().database_url))
+    command.current(migrate.alembic_config(config().database_url))
 
 
 # --- staff users and tokens ---------------------------------------------------------------------

@@ -291,9 +291,20 @@ class SurveyContact:
     opted_out: bool
 
 
-def _surveyable() -> Select[Any]:
+def _surveyable(*columns: Any) -> Select[Any]:
+    """``columns`` of the users, buyers and deciders of active accounts."""
     return (
-        select(
+        select(*columns)
+        .join(Account, Account.id == Contact.account_id)
+        .where(Account.active.is_(True), Contact.role.in_(SURVEYED_ROLES))
+    )
+
+
+def survey_contacts(session: Session, first_id: int, last_id: int) -> list[SurveyContact]:
+    """Users, buyers and deciders of active accounts (opted-out ones flagged) whose contact id
+    is from ``first_id`` to ``last_id``, by id."""
+    stmt = (
+        _surveyable(
             Contact.id,
             Contact.account_id,
             Account.account_class,
@@ -303,15 +314,9 @@ def _surveyable() -> Select[Any]:
             Contact.name,
             Contact.opted_out,
         )
-        .join(Account, Account.id == Contact.account_id)
-        .where(Account.active.is_(True), Contact.role.in_(SURVEYED_ROLES))
+        .where(Contact.id.between(first_id, last_id))
+        .order_by(Contact.id)
     )
-
-
-def survey_contacts(session: Session, first_id: int, last_id: int) -> list[SurveyContact]:
-    """Users, buyers and deciders of active accounts (opted-out ones flagged) whose contact id
-    is from ``first_id`` to ``last_id``, by id."""
-    stmt = _surveyable().where(Contact.id.between(first_id, last_id)).order_by(Contact.id)
     return [
         SurveyContact(
             contact_id=row[0],
@@ -329,12 +334,7 @@ def survey_contacts(session: Session, first_id: int, last_id: int) -> list[Surve
 
 def survey_contact_ids(session: Session) -> list[tuple[int, bool]]:
     """(contact id, opted out) of every user, buyer and decider of an active account, by id."""
-    stmt = (
-        select(Contact.id, Contact.opted_out)
-        .join(Account, Account.id == Contact.account_id)
-        .where(Account.active.is_(True), Contact.role.in_(SURVEYED_ROLES))
-        .order_by(Contact.id)
-    )
+    stmt = _surveyable(Contact.id, Contact.opted_out).order_by(Contact.id)
     return [(row[0], row[1]) for row in session.execute(stmt)]
 
 

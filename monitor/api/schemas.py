@@ -46,15 +46,21 @@ class ProblemDetails(BaseModel):
     errors: list[FieldProblem] | None = None
 
 
-class Input(BaseModel):
-    """Base of request bodies: unknown fields are refused, strings are trimmed."""
+# Unknown fields are refused, strings are trimmed. python-re: patterns mean what Python's re
+# (and so the API's clients' tools) take them to.
+_STRICT_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
 
-    # python-re: patterns mean what Python's re (and so the API's clients' tools) take them to.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
+
+class Input(BaseModel):
+    """Base of request bodies."""
+
+    model_config = _STRICT_INPUT
 
 
 class Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
+    """Base of query strings."""
+
+    model_config = _STRICT_INPUT
 
 
 class Output(BaseModel):

@@ -54,7 +54,7 @@ def queue_email(
     from monitor.email.jobs import deliver_email, delivery_job_id  # the jobs import this module
 
     if dedup_key is not None:
-        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
+        existing = _by_dedup_key(session, dedup_key)
         if existing is not None:
             return existing
     message = OutboxMessage(
@@ -75,13 +75,18 @@ def queue_email(
         if dedup_key is None:
             raise
         # Another transaction queued the same key between our check and our insert.
-        return session.scalars(
-            select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key)
-        ).one()
+        existing = _by_dedup_key(session, dedup_key)
+        if existing is None:
+            raise
+        return existing
     enqueue_after_commit(
         session, deliver_email, message.id, outside=True, job_id=delivery_job_id(message.id)
     )
     return message
+
+
+def _by_dedup_key(session: Session, dedup_key: str) -> OutboxMessage | None:
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
 
 
 def build_mime(message: OutboxMessage, sender: str) -> EmailMessage:

@@ -44,9 +44,16 @@ def test_docs_page_is_generated_from_the_document(client):
 
 
 #: 422 error types a schema cannot rule out: a referenced row that does not exist (an owner id,
-#: say: no schema can know which ids exist), and an uploaded file whose content is not a valid
-#: spreadsheet (the schema of a file is "bytes").
-_BEYOND_THE_SCHEMA = {"not_found", "unreadable_file", "invalid_row"}
+#: say: no schema can know which ids exist), a value judged against stored data or today's date
+#: (a currency other than the account's, a date past "a year from today"), and an uploaded file
+#: whose content is not a valid spreadsheet (the schema of a file is "bytes").
+_BEYOND_THE_SCHEMA = {
+    "not_found",
+    "wrong_currency",
+    "out_of_range",
+    "unreadable_file",
+    "invalid_row",
+}
 
 
 def valid_data_accepted_unless_a_reference_is_missing(ctx, response, case):
