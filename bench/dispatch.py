@@ -64,7 +64,6 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.count += 1
-            check = False
             self.last_at = time.monotonic()
             check = self.count % 100 == 1  # parsing every message would cost the sink's CPU
         if check:

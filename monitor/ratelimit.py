@@ -54,7 +54,7 @@ class _MemoryCounter:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[int, int]] = {}
 
-    def incr(self, key: str, window: int, _ttl: int) -> int:
+    def incr(self, key: str, window: int) -> int:
         with self._lock:
             started, count = self._counts.get(key, (window, 0))
             if started != window:
@@ -120,7 +120,7 @@ class RateLimiter:
             except RedisError:
                 return Verdict(True, 0, retry_after)
         else:
-            count = self._memory.incr(digest, window, self.window_seconds)
+            count = self._memory.incr(digest, window)
         return Verdict(count <= self.limit, count, retry_after)
 
     def check(self, key: str) -> None:

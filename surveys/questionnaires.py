@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.api.problems import NotFound
 from monitor.audit.services import record_event
 from surveys.models import QuestionKind, Questionnaire, RespondentRole
 from surveys.texts import LANGUAGES
@@ -163,10 +162,7 @@ def store_version(session: Session, definition: dict[str, Any]) -> tuple[Questio
     current = latest(session, role)
     if current is not None and current.content_hash == digest:
         return current, False
-    version = (
-        session.scalar(select(func.max(Questionnaire.version)).where(Questionnaire.role == role))
-        or 0
-    ) + 1
+    version = (current.version if current is not None else 0) + 1
     questionnaire = Questionnaire(
         role=role, version=version, content_hash=digest, definition=definition
     )
@@ -192,11 +188,4 @@ def current(session: Session, role: str) -> Questionnaire:
     found = latest(session, role)
     if found is None:
         found = load_shipped(session)[role][0]
-    return found
-
-
-def get_questionnaire(session: Session, questionnaire_id: int) -> Questionnaire:
-    found = session.get(Questionnaire, questionnaire_id)
-    if found is None:
-        raise NotFound(f"questionnaire {questionnaire_id}")
     return found

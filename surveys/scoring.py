@@ -32,11 +32,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.accounts import services as accounts
+from monitor.accounts.models import AccountClass
 from surveys import services
 from surveys.models import Answer, Invitation, QuestionKind, SurveyCycle, SurveyResponse
 from surveys.settings import ROLES, SurveySettings
 
 METRICS = ("nps", "csat", "ces")
+ACCOUNT_CLASSES = tuple(c.value for c in AccountClass)
 METHODS = {
     "all_responses": "every answer counted",
     "account_average": "mean of each account's figure from all its answers",
@@ -254,7 +256,6 @@ def cycle_results(
     responded = sum(c[1] for c in role_counts.values())
 
     rollups: dict[str, Any] = {"all_responses": overall.figures(minimum)}
-    per_account = {aid: account_scores(a, settings) for aid, a in collected.items()}
     for method, pick in (
         ("account_average", lambda a, m: a.pooled.value(m)),
         ("weighted_roles", lambda a, m: _weighted(a, m, settings)),
@@ -284,9 +285,9 @@ def cycle_results(
                 "response_rate": _rate(*reversed(class_counts.get(cls, (0, 0)))),
                 **by_class[cls].figures(minimum),
             }
-            for cls in ("A", "B", "C")
+            for cls in ACCOUNT_CLASSES
         },
-        "accounts": len(per_account),
+        "accounts": len(collected),
         "previous_quarter": services.previous_quarter(cycle.quarter),
         "change": None,
     }
@@ -322,7 +323,7 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
                 m: _difference(now["by_account_class"][c][m], before["by_account_class"][c][m])
                 for m in METRICS
             }
-            for c in ("A", "B", "C")
+            for c in ACCOUNT_CLASSES
         },
     }
 
