@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from sqlalchemy import select
 
 from monitor.cli import cli_session
 from monitor.i18n import Language
 from monitor.reports import services
-from monitor.reports.models import ReportKind
+from monitor.reports.models import Report, ReportKind
 
 group = click.Group("reports", help="PDF reports: generate one, list the archive.")
 
@@ -81,10 +82,6 @@ def generate_command(
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def list_command(limit: int) -> None:
     """The newest reports in the archive."""
-    from sqlalchemy import select
-
-    from monitor.reports.models import Report
-
     with cli_session() as session:
         for report in session.scalars(select(Report).order_by(Report.id.desc()).limit(limit)):
             click.echo(

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.accounts import services as accounts
@@ -233,13 +234,11 @@ def escalation_content(session: Session, as_of: date, language: str) -> dict[str
             if promise.state is PromiseState.BROKEN:
                 broken.append(promise)
     open_disputes = list(session.scalars(disputes.list_disputes(session, state=DisputeState.OPEN)))
-    dispute_invoices = {d.id: disputes.invoice_numbers(session, d) for d in open_disputes}
+    dispute_invoices = disputes.invoice_numbers(session, [d.id for d in open_disputes])
     tasks = list(session.scalars(ladder.tasks(session, state=TaskState.OPEN)))
-    staff_names = {
-        user.id: user.name
-        for user in (session.get(StaffUser, i) for i in {t.assignee_id for t in tasks} - {None})
-        if user is not None
-    }
+    assignee_ids = {t.assignee_id for t in tasks} - {None}
+    stmt = select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(assignee_ids))
+    staff_names: dict[int, str] = {user_id: name for user_id, name in session.execute(stmt)}
     other_ids = {p.account_id for p in broken} | {d.account_id for d in open_disputes}
     other_ids |= {t.account_id for t in tasks}
     briefs.update({b.id: b for b in accounts.account_briefs(session, ids=other_ids - set(briefs))})

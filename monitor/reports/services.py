@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -348,8 +348,6 @@ def record_failure(session: Session, report_id: int, error: str) -> None:
 def _visible(viewer: StaffUser) -> Any:
     """Reports a staff member may read: those they asked for, and the scheduled ones of kinds
     they may have. Someone else's request stays theirs."""
-    from sqlalchemy import and_, or_
-
     return or_(
         Report.created_by_id == viewer.id,
         and_(Report.run_id.is_not(None), Report.kind.in_(readable_kinds(viewer))),
@@ -574,19 +572,24 @@ def due_of(schedule: Schedule, day: int, today: date) -> tuple[str, date, date] 
 def due_runs(session: Session, today: date) -> list[Due]:
     """Sendings due by ``today`` and not yet sent (nor given up after repeated failures). A
     list created after this period's sending date starts with the next period."""
-    runs = {(run.list_id, run.period): run for run in session.scalars(select(DistributionRun))}
-    found = []
+    pending = []
     for distribution in session.scalars(
         select(DistributionList).where(DistributionList.active.is_(True))
     ):
         due = due_of(distribution.schedule, distribution.day, today)
-        if due is None or distribution.created_at.date() > due[2]:
-            continue
-        run = runs.get((distribution.id, due[0]))
-        if run is not None and (run.state is RunState.SENT or run.attempts >= MAX_RUN_ATTEMPTS):
-            continue
-        found.append(Due(distribution.id, *due))
-    return found
+        if due is not None and distribution.created_at.date() <= due[2]:
+            pending.append(Due(distribution.id, *due))
+    # only this period's runs: the table keeps every period ever sent
+    stmt = select(DistributionRun).where(
+        DistributionRun.list_id.in_([d.list_id for d in pending]),
+        DistributionRun.period.in_(sorted({d.period for d in pending})),
+    )
+    done = {
+        (run.list_id, run.period)
+        for run in session.scalars(stmt)
+        if run.state is RunState.SENT or run.attempts >= MAX_RUN_ATTEMPTS
+    }
+    return [due for due in pending if (due.list_id, due.period) not in done]
 
 
 def start_run(session: Session, list_id: int, period: str, as_of: date) -> DistributionRun | None:
@@ -628,10 +631,15 @@ class Addressee:
 def addressees(session: Session, distribution: DistributionList) -> list[Addressee]:
     """Who gets the report, each in their language (staff: their own; addresses: theirs or the
     list's). Inactive staff are left out."""
+    staff_ids = [r.staff_user_id for r in distribution.recipients if r.staff_user_id is not None]
+    staff = {
+        user.id: user
+        for user in session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))
+    }
     found: dict[str, Addressee] = {}
     for recipient in distribution.recipients:
         if recipient.staff_user_id is not None:
-            user = session.get(StaffUser, recipient.staff_user_id)
+            user = staff.get(recipient.staff_user_id)
             if user is None or not user.active:
                 continue
             found.setdefault(user.email, Addressee(user.email, user.language or "en"))
@@ -639,6 +647,12 @@ def addressees(session: Session, distribution: DistributionList) -> list[Address
             language = (recipient.language or distribution.language).value
             found.setdefault(recipient.email or "", Addressee(recipient.email or "", language))
     return list(found.values())
+
+
+def _attachments(report: Report, settings: ReportSettings) -> list[Attachment]:
+    """The archived files of a finished report, as email attachments."""
+    files = [(report.file_name, PDF), (report.detail_file_name, XLSX)]
+    return [Attachment(name, kind, str(settings.folder / name)) for name, kind in files if name]
 
 
 def deliver_run(session: Session, run: DistributionRun, settings: ReportSettings) -> list[Path]:
@@ -662,27 +676,13 @@ def deliver_run(session: Session, run: DistributionRun, settings: ReportSettings
         for person in people:
             report = reports[person.language]
             title = title_of(report.kind, report.parameters, person.language)
-            attachments = [
-                Attachment(
-                    report.file_name or "", PDF, str(settings.folder / (report.file_name or ""))
-                )
-            ]
-            if report.detail_file_name:
-                attachments.append(
-                    Attachment(
-                        report.detail_file_name,
-                        XLSX,
-                        str(settings.folder / report.detail_file_name),
-                    )
-                )
-            t = translator(person.language)
+            as_of = translator(person.language)("as_of", date=f"{run.as_of:%Y-%m-%d}")
             queue_email(
                 session,
                 person.email,
-                f"{title} — {t('as_of', date=f'{run.as_of:%Y-%m-%d}')}",
-                f"{title}\n{t('as_of', date=f'{run.as_of:%Y-%m-%d}')}\n\n"
-                f"{distribution.name} ({settings.company_name})\n",
-                attachments=attachments,
+                f"{title} — {as_of}",
+                f"{title}\n{as_of}\n\n{distribution.name} ({settings.company_name})\n",
+                attachments=_attachments(report, settings),
                 dedup_key=f"report-run-{run.id}-{person.email}",
             )
         run.state = RunState.SENT

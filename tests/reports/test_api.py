@@ -9,6 +9,7 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import func, select
 
 from monitor.reports.models import Report, ReportStatus
 
@@ -74,11 +75,11 @@ def test_request_poll_download(client, auth, book, session, tmp_path):
     ],
 )
 def test_bad_input_is_a_problem_naming_the_field(client, auth, session, body, field):
-    before = session.query(Report).count()
+    before = session.scalar(select(func.count(Report.id)))
     response = request(client, auth("executive"), **body)
     assert response.status_code == 422, response.json
     assert field in fields(response)
-    assert session.query(Report).count() == before
+    assert session.scalar(select(func.count(Report.id))) == before
 
 
 def test_a_future_as_of_date_is_refused(client, auth):

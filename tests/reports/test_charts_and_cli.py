@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from monitor.reports import charts
 from monitor.reports.models import Report
@@ -47,7 +48,7 @@ def test_cli_generates_archives_and_copies(runner, session, book, tmp_path, monk
     assert result.exit_code == 0, result.output
     text = "".join(page.extract_text() for page in PdfReader(target).pages)
     assert "应收账款账龄报告" in text and "华东能源设备有限公司" in text
-    report = session.query(Report).one()
+    report = session.scalars(select(Report)).one()
     assert report.created_by_label.startswith("cli:") and report.language.value == "zh"
     assert f"sha256 {report.sha256}" in result.output
     listed = runner.invoke(args=["reports", "list"])
