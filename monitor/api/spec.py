@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import BaseConverter
@@ -90,10 +90,9 @@ def operation(
             result = view(**path_args, **kwargs)
             if response is None:
                 return current_app.response_class(status=status)
-            payload = response.model_validate(result).model_dump(mode="json")
-            return current_app.response_class(
-                json.dumps(payload), status=status, mimetype="application/json"
-            )
+            # Serialised to JSON by pydantic-core directly: no intermediate dicts in Python.
+            payload = response.model_validate(result).model_dump_json()
+            return current_app.response_class(payload, status=status, mimetype="application/json")
 
         bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
         full_rule = (bp.url_prefix or "") + rule

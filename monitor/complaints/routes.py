@@ -36,6 +36,7 @@ from monitor.complaints.schemas import (
     TransitionBody,
     clock_out,
 )
+from monitor.complaints.sla import Moment
 from monitor.db import utcnow
 from monitor.policy import MANAGER
 
@@ -44,16 +45,20 @@ bp = Blueprint("complaints", __name__, url_prefix="/api/v1")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-def _out(complaint: Complaint) -> dict[str, Any]:
-    session = request_session()
-    data = {
-        name: getattr(complaint, name)
-        for name in ComplaintOut.model_fields
-        if name not in ("sla", "checklist")
-    }
+_PLAIN_FIELDS = [name for name in ComplaintOut.model_fields if name not in ("sla", "checklist")]
+
+
+def _out(
+    complaint: Complaint,
+    history: list[Moment] | None = None,
+    checklist: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The complaint with its live SLA clock and checklist (read from the complaint's
+    relationships unless the caller read them for a whole page)."""
+    data = {name: getattr(complaint, name) for name in _PLAIN_FIELDS}
     return data | {
-        "sla": clock_out(services.sla_clock(session, complaint)),
-        "checklist": complaint.steps,
+        "sla": clock_out(services.sla_clock(request_session(), complaint, history=history)),
+        "checklist": complaint.steps if checklist is None else checklist,
     }
 
 
@@ -97,8 +102,12 @@ def list_complaints(query: ComplaintQuery) -> dict:
     Finance sees the complaints of the accounts it manages and those opened by disputes."""
     filters = query.model_dump(exclude_none=True)
     filters["open_only"] = filters.pop("open", None)
-    page = services.list_complaints(request_session(), viewer=current_user(), **filters)
-    page["items"] = [_out(c) for c in page["items"]]
+    session = request_session()
+    page = services.list_complaints(session, viewer=current_user(), **filters)
+    ids = [c.id for c in page["items"]]
+    histories = services.histories(session, ids)
+    checklists = services.checklists(session, ids)
+    page["items"] = [_out(c, histories[c.id], checklists[c.id]) for c in page["items"]]
     return page
 
 

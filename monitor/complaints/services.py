@@ -152,10 +152,53 @@ def list_complaints(
     if breached is not None:
         has_breach = exists().where(SlaBreach.complaint_id == Complaint.id)
         stmt = stmt.where(has_breach if breached else ~has_breach)
-    stmt = stmt.order_by(
-        Complaint.sla_due_at.is_(None), Complaint.sla_due_at, Complaint.id
-    ).options(selectinload(Complaint.events), selectinload(Complaint.steps))
+    stmt = stmt.order_by(Complaint.sla_due_at.is_(None), Complaint.sla_due_at, Complaint.id)
     return paginate(session, stmt, page, per_page)
+
+
+def histories(session: Session, complaint_ids: list[int]) -> dict[int, list[sla.Moment]]:
+    """Each complaint's state history as clock moments, in one query of plain rows (a queue
+    page's clocks without loading every event as an ORM object)."""
+    found: dict[int, list[sla.Moment]] = {i: [] for i in complaint_ids}
+    rows = session.execute(
+        select(
+            ComplaintEvent.complaint_id,
+            ComplaintEvent.at,
+            ComplaintEvent.state,
+            ComplaintEvent.severity,
+        )
+        .where(ComplaintEvent.complaint_id.in_(complaint_ids))
+        .order_by(ComplaintEvent.id)
+    )
+    for complaint_id, at, state, severity in rows:
+        found[complaint_id].append(sla.Moment(at, state, severity))
+    return found
+
+
+def checklists(session: Session, complaint_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each complaint's crisis checklist (empty unless critical), in one query of plain rows."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in complaint_ids}
+    columns = [getattr(ChecklistStep, name) for name in _STEP_FIELDS]
+    rows = session.execute(
+        select(ChecklistStep.complaint_id, *columns)
+        .where(ChecklistStep.complaint_id.in_(complaint_ids))
+        .order_by(ChecklistStep.complaint_id, ChecklistStep.position)
+    )
+    for complaint_id, *values in rows:
+        found[complaint_id].append(dict(zip(_STEP_FIELDS, values, strict=True)))
+    return found
+
+
+_STEP_FIELDS = (
+    "step",
+    "position",
+    "status",
+    "owner_id",
+    "completed_by_label",
+    "completed_at",
+    "note",
+    "skip_reason",
+)
 
 
 # --- policies -----------------------------------------------------------------------------------
@@ -445,10 +488,17 @@ def timeline(complaint: Complaint) -> list[sla.Moment]:
     return [sla.Moment(e.at, e.state, e.severity) for e in complaint.events]
 
 
-def sla_clock(session: Session, complaint: Complaint, now: datetime | None = None) -> sla.SlaClock:
-    """The complaint's SLA clock as of ``now``, replayed from its recorded history."""
+def sla_clock(
+    session: Session,
+    complaint: Complaint,
+    now: datetime | None = None,
+    history: list[sla.Moment] | None = None,
+) -> sla.SlaClock:
+    """The complaint's SLA clock as of ``now``, replayed from its recorded history (``history``
+    when the caller read it with :func:`histories`, else the complaint's events)."""
     targets = targets_for(session, complaint.received_at)
-    return sla.compute(timeline(complaint), targets.__getitem__, now or utcnow())
+    moments = timeline(complaint) if history is None else history
+    return sla.compute(moments, targets.__getitem__, now or utcnow())
 
 
 def _refresh_due(session: Session, complaint: Complaint, now: datetime) -> None:

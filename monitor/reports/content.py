@@ -197,9 +197,10 @@ def open_complaints(session: Session, now: datetime) -> list[dict[str, Any]]:
             break
         page += 1
     labels = accounts.account_labels(session, [c.account_id for c in found])
+    histories = complaints.histories(session, [c.id for c in found])
     rows = []
     for complaint in found:
-        clock = complaints.sla_clock(session, complaint, now)
+        clock = complaints.sla_clock(session, complaint, now, histories[complaint.id])
         breached = [c.breached_at for c in clock.targets() if c.breached_at is not None]
         rows.append(
             {

@@ -11,7 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from monitor.api.problems import Conflict, FieldError, NotFound
 from monitor.audit.services import record_event
@@ -171,7 +171,16 @@ def authenticate_token(session: Session, plain: str) -> StaffUser | None:
     """The active user a token belongs to, or None; records the token's last use."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
+    # The token, its user and the user's roles in one query: every request starts here.
+    token = (
+        session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == _hash_token(plain))
+            .options(joinedload(ApiToken.user).joinedload(StaffUser.role_rows))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     now = utcnow()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
