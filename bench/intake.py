@@ -102,13 +102,62 @@ def main() -> None:
             env=env,
         )
         wait_for_port(port)
+        settle(gunicorn.pid)
+        postmaster = int((postgres.datadir / "postmaster.pid").read_text().split()[0])
+        trees = {"gunicorn": gunicorn.pid, "postgres": postmaster}
+        before = {name: tree_cpu(pid) for name, pid in trees.items()}
+        before["generator"] = own_cpu()
         results = run_load(port, agent, manager, account_ids, args)
+        used = {name: tree_cpu(pid) - before[name] for name, pid in trees.items()}
+        used["generator"] = own_cpu() - before["generator"]
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(30)
         postgres.stop()
-    report(results, args)
+    report(results, args, used)
+
+
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def settle(root: int, timeout: float = 120.0) -> None:
+    """Wait until gunicorn's workers have booted (imported the app) and sit idle, so that their
+    start-up is neither measured nor in the way of the first requests."""
+    deadline = time.monotonic() + timeout
+    last = tree_cpu(root)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = tree_cpu(root)
+        if now - last < 0.02:
+            return
+        last = now
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by process ``root`` and its descendants (from ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        # After the command: state, ppid, ..., utime (12th), stime, cutime, cstime.
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = sum(int(f) for f in fields[11:15])
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        tree.update(children)
+        frontier += children
+    return sum(used.get(pid, 0) for pid in tree) / ticks
 
 
 def run_load(port: int, agent: str, manager: str, account_ids: list[int], args) -> list[tuple]:
@@ -175,7 +224,7 @@ def run_load(port: int, agent: str, manager: str, account_ids: list[int], args) 
     return results
 
 
-def report(results: list[tuple], args) -> None:
+def report(results: list[tuple], args, used: dict[str, float]) -> None:
     first_sent = min(r[4] - r[2] for r in results)
     last_done = max(r[4] for r in results)
     errors = [r for r in results if r[1] not in (200, 201)]
@@ -195,6 +244,11 @@ def report(results: list[tuple], args) -> None:
             f"p95 {percentile(times, 95):6.1f} ms  p99 {percentile(times, 99):6.1f} ms  "
             f"max {max(times):6.1f} ms  mean {statistics.mean(times):6.1f} ms"
         )
+    sent = args.warmup + args.requests
+    print(
+        "CPU per request (warm-up included, start-up not): "
+        + ", ".join(f"{name} {seconds / sent * 1000:.1f} ms" for name, seconds in used.items())
+    )
     p99 = percentile([r[2] * 1000 for r in results], 99)
     verdict = "met" if p99 <= 50 and not errors else "NOT met"
     print(f"target p99 <= 50 ms with no error at {args.rate:g}/s: {verdict} (p99 {p99:.1f} ms)")
