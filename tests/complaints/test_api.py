@@ -390,6 +390,10 @@ def test_the_queue_is_sorted_by_the_nearest_deadline_and_filtered(client, intake
         move(client, waiting, boss, "acknowledge")
         move(client, waiting, boss, "wait_on_customer")
         queue = client.get("/api/v1/complaints", headers=boss).json
+        # The page reads clocks and checklists for all its items at once: each item must be
+        # what reading that complaint alone gives (pause, checklist and all).
+        for item in queue["items"]:
+            assert item == client.get(f"/api/v1/complaints/{item['id']}", headers=boss).json
     # critical due at T0+2h, high at T0+4h, low at T0+24h; the paused one last.
     assert [c["id"] for c in queue["items"]] == [critical, high, low, waiting]
     assert queue["total"] == 4
