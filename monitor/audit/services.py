@@ -44,25 +44,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_COLUMNS: dict[type, list[str]] = {}
+
+
 def _columns(obj: Audited) -> list[str]:
-    mapper = inspect(obj).mapper
-    return [
-        attr.key
-        for attr in mapper.column_attrs
-        if attr.key not in obj.__audit_exclude__ and attr.key not in ("created_at", "updated_at")
-    ]
+    """The recorded columns of ``obj``'s model (worked out once per model: every flush asks)."""
+    names = _COLUMNS.get(type(obj))
+    if names is None:
+        names = _COLUMNS[type(obj)] = [
+            attr.key
+            for attr in inspect(obj).mapper.column_attrs
+            if attr.key not in obj.__audit_exclude__
+            and attr.key not in ("created_at", "updated_at")
+        ]
+    return names
 
 
 def _changes(obj: Audited, action: str) -> dict[str, list[Any]]:
     state = inspect(obj)
     changes: dict[str, list[Any]] = {}
-    for key in _columns(obj):
-        attr = state.attrs[key]
-        if action == "create":
-            value = attr.value
+    if action == "create":  # a new row's values are all in its dict once flushed
+        values = state.dict
+        for key in _columns(obj):
+            value = values.get(key)
             if value is not None:
                 changes[key] = [None, _plain(value)]
-        elif action == "delete":
+        return changes
+    for key in _columns(obj):
+        attr = state.attrs[key]
+        if action == "delete":
             value = attr.loaded_value
             changes[key] = [None if value is NO_VALUE else _plain(value), None]
         else:
@@ -116,7 +126,8 @@ def _record(session: Session, _context: Any) -> None:
                 }
             )
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        # A Core insert on the flush's connection: no ORM bookkeeping for rows never loaded.
+        session.connection().execute(insert(AuditEvent.__table__), rows)
 
 
 def record_event(
