@@ -127,32 +127,33 @@ def aging_statement(
     Three grouped parts over the ledger, joined per account:
 
     - ``totals``: everything open per account (the sum of its postings);
-    - ``recent``: postings whose date (due or invoice date) is at most the last limit before
-      ``as_of`` (or later), summed per (date, account) — an instalment's postings share its date,
-      so a settled instalment nets to zero and is dropped — then put in buckets per group. It
-      reads only the recent part of the ledger, through the index that leads with the date;
-    - the last bucket ("over 120") is what ``totals`` holds beyond ``recent``, and ``overdue``
-      what it holds beyond the part not yet due (which, by due date, is part of ``recent``).
+    - ``not_due``: what falls due on ``as_of`` or later, per account — a short range of the
+      index that leads with the due date (every counted posting belongs to an invoice dated by
+      ``as_of``, so it is due at most the longest term later);
+    - ``past``: postings whose date (due or invoice date) is within the last limit before
+      ``as_of``, summed per (date, account) — an instalment's postings share its date, so a
+      settled instalment nets to zero and is dropped — then put in buckets per group, not per
+      posting. It reads only that part of the ledger, through the index that leads with the date.
+
+    By due date, what is not due belongs to the first bucket ("current"); the last bucket
+    ("over 120") is what ``totals`` holds beyond the other buckets, and ``overdue`` what it holds
+    beyond ``not_due``.
     """
     key = Posting.due_date if basis == "due" else Posting.invoice_date
     oldest_recent = as_of - timedelta(days=limits[-1])
-    # Every posting counted is dated on or after its invoice (a CHECK constraint says so), so its
-    # invoice is dated by ``as_of``, and its due date is at most the longest term later.
-    latest_recent = as_of if basis == "invoice" else as_of + timedelta(days=longest_term)
-    group_keys = [key, Posting.account_id] + ([Posting.due_date] if basis == "invoice" else [])
-    dates = [key.label("key_date")]
-    if basis == "invoice":
-        dates.append(Posting.due_date.label("due_date"))
+    # By invoice date the window ends on ``as_of`` (an invoice of that day is 0 days old); by due
+    # date before it (what is due on ``as_of`` is not past due: it is in ``not_due``).
+    window_end = key <= as_of if basis == "invoice" else key < as_of
     groups = (
         select(
             Posting.account_id.label("account_id"),
-            *dates,
+            key.label("key_date"),
             func.sum(Posting.amount).label("open"),
         )
-        .where(key >= oldest_recent, key <= latest_recent, counted)
-        .group_by(*group_keys)
+        .where(key >= oldest_recent, window_end, counted)
+        .group_by(key, Posting.account_id)
         .having(_not_zero(func.sum(Posting.amount)))
-        .subquery("recent_groups")
+        .subquery("past_groups")
     )
     bucket_columns = []
     newer: date | None = None
@@ -165,16 +166,20 @@ def aging_statement(
             func.sum(case((condition, groups.c.open), else_=literal(0))).label(f"bucket_{index}")
         )
         newer = threshold
-    not_due_when = (groups.c.key_date if basis == "due" else groups.c.due_date) >= as_of
-    recent = (
-        select(
-            groups.c.account_id,
-            *bucket_columns,
-            func.sum(case((not_due_when, groups.c.open), else_=literal(0))).label("not_due"),
-            func.sum(groups.c.open).label("recent_total"),
-        )
+    past = (
+        select(groups.c.account_id, *bucket_columns, func.sum(groups.c.open).label("past_total"))
         .group_by(groups.c.account_id)
-        .subquery("recent")
+        .subquery("past")
+    )
+    not_due = (
+        select(Posting.account_id.label("account_id"), func.sum(Posting.amount).label("amount"))
+        .where(
+            Posting.due_date >= as_of,
+            Posting.due_date <= as_of + timedelta(days=longest_term),
+            counted,
+        )
+        .group_by(Posting.account_id)
+        .subquery("not_due")
     )
     totals = (
         select(Posting.account_id.label("account_id"), func.sum(Posting.amount).label("total"))
@@ -184,30 +189,19 @@ def aging_statement(
         .subquery("totals")
     )
     zero = literal(0)
+    not_due_amount = func.coalesce(not_due.c.amount, zero)
+    buckets = [func.coalesce(column, zero) for column in list(past.c)[1:-1]]
+    older = totals.c.total - func.coalesce(past.c.past_total, zero)
     if basis == "due":
-        # every instalment not yet due is recent: its due date is after the oldest recent one
-        not_due_amount = recent.c.not_due
-    else:
-        not_due = (
-            select(Posting.account_id.label("account_id"), func.sum(Posting.amount).label("amount"))
-            .where(Posting.due_date >= as_of, counted)
-            .group_by(Posting.account_id)
-            .subquery("not_due")
-        )
-        not_due_amount = not_due.c.amount
-    amounts = [
-        *(func.coalesce(column, zero) for column in list(recent.c)[1:-2]),
-        totals.c.total - func.coalesce(recent.c.recent_total, zero),
-        totals.c.total,
-        totals.c.total - func.coalesce(not_due_amount, zero),
-    ]
+        buckets[0] = buckets[0] + not_due_amount
+        older = older - not_due_amount
+    amounts = [*buckets, older, totals.c.total, totals.c.total - not_due_amount]
     # The drivers' own values (Decimal from PostgreSQL, float from SQLite): _money rounds them.
-    statement = select(
-        totals.c.account_id, *(type_coerce(amount, NullType()) for amount in amounts)
-    ).outerjoin(recent, recent.c.account_id == totals.c.account_id)
-    if basis == "invoice":
-        statement = statement.outerjoin(not_due, not_due.c.account_id == totals.c.account_id)
-    return statement
+    return (
+        select(totals.c.account_id, *(type_coerce(amount, NullType()) for amount in amounts))
+        .outerjoin(past, past.c.account_id == totals.c.account_id)
+        .outerjoin(not_due, not_due.c.account_id == totals.c.account_id)
+    )
 
 
 def as_date(value: object) -> date | None:

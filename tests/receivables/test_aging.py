@@ -245,3 +245,20 @@ def test_aging_api_past_date_invoice_basis_and_bad_buckets(client, auth, book):
         "/api/v1/receivables/aging?as_of=2026-06-30&buckets=60,0,30,30", headers=headers
     ).json
     assert any_order["labels"] == ["current", "1-30", "31-60", "over 60"]
+
+
+@pytest.mark.parametrize("as_of", [PAST, TODAY])
+def test_a_first_bucket_past_zero_holds_what_is_not_due_too(session, book, as_of):
+    cny, _ = book
+    items = ledger.open_items(session, cny.id, as_of)
+    report = aging.aging_report(session, as_of, buckets=[15, 60])
+    row = next(r for r in report.rows if r.account_id == cny.id)
+    assert report.labels == ["0-15", "16-60", "over 60"]
+    by_days = {
+        "0-15": [i for i in items if i.days_past_due <= 15],
+        "16-60": [i for i in items if 15 < i.days_past_due <= 60],
+        "over 60": [i for i in items if i.days_past_due > 60],
+    }
+    for label, found in by_days.items():
+        assert row.buckets[label] == sum((i.outstanding for i in found), Decimal(0)), label
+    assert row.overdue == sum((i.outstanding for i in items if i.days_past_due > 0), Decimal(0))
