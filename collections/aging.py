@@ -5,11 +5,13 @@ is built for the ledger's shape, in which most instalments are long settled:
 
 - the open total per account is one pass over the postings grouped by account, as cheap as a
   bare ``SUM ... GROUP BY account_id``;
-- the buckets that need dates read only the recent part of the ledger (due or invoice date after
-  ``as_of`` minus the last limit) through the index that leads with the date, summed per
-  (date, account) — all postings of an instalment share its date, so a settled instalment nets
-  to zero there and is dropped — and then put in buckets per group, not per posting;
-- the last bucket ("over 120") is the total less the recent buckets.
+- what is not yet due is one short range of the index that leads with the due date, summed per
+  account;
+- the past-due buckets read only the recent part of the ledger (due or invoice date within the
+  last limit before ``as_of``) through that index, summed per (date, account) — all postings of
+  an instalment share its date, so a settled instalment nets to zero there and is dropped — and
+  then put in buckets per group, not per posting;
+- the last bucket ("over 120") is the total less the others.
 
 Bucket limits are compared as dates computed in Python (``due_date >= as_of - 30 days``), so the
 SQL is plain comparisons of a DATE column with bound parameters: the same text and the same
