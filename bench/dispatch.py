@@ -170,6 +170,7 @@ def main() -> None:
 
         from surveys.jobs import enqueue_dispatch
 
+        load_before = os.getloadavg()
         t0 = time.monotonic()
         with acting_as(Actor("cli", "bench")), db.transaction() as session:
             now = utcnow()
@@ -223,6 +224,10 @@ def main() -> None:
             "target_s": 300,
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
             f"Python {platform.python_version()}",
+            # 1/5/15-minute load averages when the cycle opened and at the end: another process
+            # busy on the same cores makes the figures lower.
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
         }
         print(json.dumps(figures, indent=2))
         (OUT / "dispatch.json").write_text(json.dumps(figures, indent=2))

@@ -15,7 +15,7 @@ from monitor.jobs import Periodic
 from surveys import services, settings
 from surveys.models import SurveyCycle
 
-#: Reminders sent per transaction.
+#: Reminders sent per transaction (their emails make one delivery batch).
 REMINDER_CHUNK = 200
 
 
@@ -76,8 +76,7 @@ def send_survey_reminders() -> int:
     for start in range(0, len(due), REMINDER_CHUNK):
         with jobs.job_session("send_survey_reminders") as session:
             services.take_write_lock(session)
-            for invitation_id, level in due[start : start + REMINDER_CHUNK]:
-                sent += services.send_reminder(session, invitation_id, level, base_url)
+            sent += services.send_reminders(session, due[start : start + REMINDER_CHUNK], base_url)
     return sent
 
 

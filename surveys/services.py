@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from monitor.accounts import services as accounts
 from monitor.api.problems import FieldError, NotFound
 from monitor.audit.services import record_event
 from monitor.db import paginate, utcnow
-from monitor.email.services import queue_email
+from monitor.email.services import OutgoingEmail, queue_email, queue_emails
 from monitor.staff import services as staff
 from monitor.staff.models import Role
 from surveys import questionnaires
@@ -173,8 +173,8 @@ def dispatch_batches(session: Session, cycle: SurveyCycle) -> list[tuple[int, in
     ]
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert invitations, skipping those another run stored; ids of the rows really inserted.
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[Invitation]:
+    """Insert invitations, skipping those another run stored; the rows really inserted.
 
     ``ON CONFLICT DO NOTHING`` on the unique (cycle, contact): a concurrent run's uncommitted
     rows make this one wait, then skip them, so each invitation is inserted (and mailed) once.
@@ -183,11 +183,12 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(Invitation)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["cycle_id", "contact_id"])
-        .returning(Invitation.id)
+        .returning(Invitation)
     )
-    return list(session.scalars(stmt))
+    # Rows as parameter sets (compiled once, sent as multi-row pages), returned as entities:
+    # no second query to load what was inserted.
+    return sorted(session.scalars(stmt, rows), key=lambda invitation: invitation.id)
 
 
 def dispatch_batch(
@@ -221,18 +222,10 @@ def dispatch_batch(
         }
         for c in contacts
     ]
-    new_ids = _insert_ignoring_duplicates(session, rows)
-    by_contact = {c.contact_id: c for c in contacts}
-    invitations = session.scalars(
-        select(Invitation).where(Invitation.id.in_(new_ids)).order_by(Invitation.id)
-    )
-    _send_links(
-        session,
-        [(i, by_contact[i.contact_id].name) for i in invitations],
-        "invitation",
-        base_url,
-    )
-    return len(new_ids)
+    invitations = _insert_ignoring_duplicates(session, rows)
+    names = {c.contact_id: c.name for c in contacts}
+    _send_links(session, [(i, names[i.contact_id]) for i in invitations], "invitation", base_url)
+    return len(invitations)
 
 
 @dataclass(frozen=True)
@@ -331,6 +324,7 @@ def _send_links(
     """Mail each (invitation, contact name) a new personal link, in the contact's language."""
     tokens = _new_links(session, [invitation for invitation, _ in invitations], purpose)
     subject_key = "email_subject" if purpose == "invitation" else "reminder_subject"
+    emails = []
     for (invitation, name), token in zip(invitations, tokens, strict=True):
         lang = invitation.language
         cycle = invitation.cycle
@@ -345,14 +339,16 @@ def _send_links(
             "reminder": purpose != "invitation",
             "quarter": cycle.quarter,
         }
-        queue_email(
-            session,
-            invitation.email,
-            t(lang, subject_key, quarter=cycle.quarter),
-            render("survey_email.txt", **context),
-            render("survey_email.html", **context),
-            dedup_key=f"survey:{invitation.id}:{purpose}",
+        emails.append(
+            OutgoingEmail(
+                invitation.email,
+                t(lang, subject_key, quarter=cycle.quarter),
+                render("survey_email.txt", **context),
+                render("survey_email.html", **context),
+                dedup_key=f"survey:{invitation.id}:{purpose}",
+            )
         )
+    queue_emails(session, emails)
 
 
 def opt_out(session: Session, link: SurveyLink) -> None:
@@ -589,31 +585,38 @@ def due_reminders(session: Session, now: datetime | None = None) -> list[tuple[i
     return due
 
 
-def send_reminder(
-    session: Session, invitation_id: int, level: int, base_url: str, now: datetime | None = None
-) -> bool:
-    """Send reminder number ``level`` unless it was sent, the contact answered or opted out;
-    a cron that missed a day sends one reminder, not two. Returns whether one was sent."""
+def send_reminders(
+    session: Session, due: Sequence[tuple[int, int]], base_url: str, now: datetime | None = None
+) -> int:
+    """Send each (invitation id, reminder number) of ``due`` unless that reminder was sent, the
+    contact answered or opted out; a cron that missed a day sends one reminder, not two. The
+    messages are queued together (delivered in batches). Returns how many were sent."""
     now = now or utcnow()
-    claimed = session.execute(
-        update(Invitation)
-        .where(
-            Invitation.id == invitation_id,
-            Invitation.responded_at.is_(None),
-            Invitation.reminders_sent < level,
+    by_level: dict[int, list[int]] = {}
+    for invitation_id, level in due:
+        by_level.setdefault(level, []).append(invitation_id)
+    sent = 0
+    for level, ids in sorted(by_level.items()):
+        claimed = list(
+            session.scalars(
+                update(Invitation)
+                .where(
+                    Invitation.id.in_(ids),
+                    Invitation.responded_at.is_(None),
+                    Invitation.reminders_sent < level,
+                )
+                .values(reminders_sent=level, last_reminded_at=now)
+                .returning(Invitation)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            )
         )
-        .values(reminders_sent=level, last_reminded_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount == 0:  # type: ignore[attr-defined]
-        return False
-    invitation = session.get(Invitation, invitation_id, populate_existing=True)
-    assert invitation is not None
-    if accounts.opted_out_contact_ids(session, [invitation.contact_id]):
-        return False  # recorded as handled: nobody will remind them again
-    contact = accounts.get_contact(session, invitation.contact_id)
-    _send_links(session, [(invitation, contact.name)], f"reminder-{level}", base_url)
-    return True
+        # Opted out (or gone) since the invitation: recorded as handled, nobody reminds them.
+        skip = accounts.opted_out_contact_ids(session, [i.contact_id for i in claimed])
+        remind = sorted((i for i in claimed if i.contact_id not in skip), key=lambda i: i.id)
+        names = [accounts.get_contact(session, i.contact_id).name for i in remind]
+        _send_links(session, list(zip(remind, names, strict=True)), f"reminder-{level}", base_url)
+        sent += len(remind)
+    return sent
 
 
 # --- returns: listing and the managers' digest --------------------------------------------------

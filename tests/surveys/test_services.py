@@ -8,8 +8,11 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from monitor import jobs
 from monitor.accounts.services import get_contact, update_contact
 from monitor.complaints.services import get_complaint
+from monitor.email import services as email_services
+from monitor.email.jobs import deliver_email_batch
 from monitor.email.models import OutboxMessage
 from surveys import questionnaires, services
 from surveys.models import Invitation, Questionnaire, SurveyLink, SurveyResponse
@@ -130,6 +133,31 @@ def test_dispatching_again_invites_and_mails_nobody_twice(session, make_account,
     assert count(session, SurveyLink.id) == 2
 
 
+def test_a_dispatch_queues_its_emails_at_once_and_their_delivery_in_batches_at_commit(
+    session, make_account, open_q4, with_redis, monkeypatch
+):
+    monkeypatch.setattr(email_services, "DELIVERY_BATCH", 2)
+    make_account("A", [("decider", "zh"), ("buyer", "en"), ("user", "en")])
+    make_account("B", [("decider", "en"), ("user", "zh")])
+    queue = jobs.queue()
+
+    assert open_q4().invited == 5
+    assert queue.count == 0  # nothing before the commit
+    session.commit()
+
+    batches = queue.jobs
+    assert all(job.func is deliver_email_batch for job in batches)
+    assert [len(job.args[0]) for job in batches] == [2, 2, 1]
+    invitations = session.scalars(
+        select(OutboxMessage.id).where(OutboxMessage.dedup_key.like("survey:%:invitation"))
+    ).all()
+    assert sorted(i for job in batches for i in job.args[0]) == sorted(invitations)
+
+    assert open_q4().invited == 0
+    session.commit()
+    assert len(queue.jobs) == 3  # nothing queued twice
+
+
 def test_a_contact_added_later_is_invited_by_the_next_run(session, make_account, open_q4):
     account = make_account("A", [("decider", "en")])
     open_q4()
@@ -230,9 +258,8 @@ def test_reminders_on_day_7_and_14_to_non_responders_only_at_most_twice(
     answer(session, "decider0@sv1.example.cn", recommend=9, value=4, partnership=4)
 
     def remind() -> int:
-        return sum(
-            services.send_reminder(session, i, level, "http://monitor.test")
-            for i, level in services.due_reminders(session)
+        return services.send_reminders(
+            session, services.due_reminders(session), "http://monitor.test"
         )
 
     q4.move_to("2026-10-07T09:00:00+00:00")
@@ -267,13 +294,35 @@ def test_reminders_on_day_7_and_14_to_non_responders_only_at_most_twice(
     assert subjects[1:] == ["Reminder: satisfaction survey 2026-Q4"] * 2
 
 
+def test_the_reminders_of_a_run_are_delivered_as_one_batch(
+    session, make_account, open_q4, q4, with_redis
+):
+    make_account("A", [("decider", "en"), ("buyer", "en"), ("user", "zh")])
+    open_q4()
+    session.commit()
+    queue = jobs.queue()
+    queue.empty()  # the invitations' delivery
+    q4.move_to("2026-10-08T09:00:00+00:00")
+
+    due = services.due_reminders(session)
+    assert services.send_reminders(session, due, "http://monitor.test") == 3
+    session.commit()
+
+    [job] = queue.jobs
+    reminders = session.scalars(
+        select(OutboxMessage.id).where(OutboxMessage.dedup_key.like("survey:%:reminder-1"))
+    ).all()
+    assert job.func is deliver_email_batch
+    assert len(reminders) == 3 and sorted(job.args[0]) == sorted(reminders)
+
+
 def test_a_missed_reminder_day_sends_one_reminder_not_two(session, make_account, open_q4, q4):
     make_account("A", [("user", "en")])
     open_q4()
     q4.move_to("2026-10-16T09:00:00+00:00")
     due = services.due_reminders(session)
     assert [level for _, level in due] == [2]
-    assert services.send_reminder(session, due[0][0], 2, "http://monitor.test")
+    assert services.send_reminders(session, due, "http://monitor.test") == 1
     assert services.due_reminders(session) == []
     assert len(mailed_links(session)["user0@sv1.example.cn"]) == 2
 
@@ -284,8 +333,9 @@ def test_no_reminder_to_a_contact_who_opted_out(session, make_account, open_q4, 
     invitation = session.scalars(select(Invitation)).one()
     update_contact(session, get_contact(session, invitation.contact_id), opted_out=True)
     q4.move_to("2026-10-08T09:00:00+00:00")
-    [(invitation_id, level)] = services.due_reminders(session)
-    assert not services.send_reminder(session, invitation_id, level, "http://monitor.test")
+    due = services.due_reminders(session)
+    assert len(due) == 1
+    assert services.send_reminders(session, due, "http://monitor.test") == 0
     assert len(mailed_links(session)["user0@sv1.example.cn"]) == 1
 
 
