@@ -245,12 +245,15 @@ def aging_rows(
 ) -> tuple[list[str], list[AgingRow]]:
     """Bucket labels and one row per account with an open balance, straight from SQL."""
     labels = bucket_labels(check_buckets(buckets, basis))
+    # Fetched at once (the driver's fetchall), then converted: a row at a time through the
+    # result object costs more than the conversion itself, for 20,000 accounts.
+    records = session.connection().execute(aging_query(session, as_of, basis, buckets)).all()
     rows = []
-    for record in session.connection().execute(aging_query(session, as_of, basis, buckets)):
-        amounts = [_money(v) for v in record[1:]]
+    for account_id, *values in records:
+        amounts = [_money(v) for v in values]
         rows.append(
             AgingRow(
-                account_id=record[0],
+                account_id=account_id,
                 buckets=dict(zip(labels, amounts[:-2], strict=True)),
                 total=amounts[-2],
                 overdue=amounts[-1],
