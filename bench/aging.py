@@ -5,7 +5,7 @@ account two years of invoices, payments, credit notes and write-offs through
 ``receivables.demo``), then prints for each database:
 
 - the aging query as of today and as of a year back (every account, default buckets, by due
-  date: ``receivables.aging.aging_statement``, executed and fetched), and the same through
+  date: ``receivables.aging.aging_query``, executed and fetched), and the same through
   ``aging_rows`` (which also turns every figure into a Decimal row object),
 - a bare ``SELECT account_id, SUM(amount) FROM receivable_postings GROUP BY account_id`` over
   the same ledger rows (and, for the year back, with ``WHERE posted_on <= :as_of``),

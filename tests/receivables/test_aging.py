@@ -262,3 +262,23 @@ def test_a_first_bucket_past_zero_holds_what_is_not_due_too(session, book, as_of
     for label, found in by_days.items():
         assert row.buckets[label] == sum((i.outstanding for i in found), Decimal(0)), label
     assert row.overdue == sum((i.outstanding for i in items if i.days_past_due > 0), Decimal(0))
+
+
+@pytest.mark.parametrize("basis", ["due", "invoice"])
+@pytest.mark.parametrize("as_of", [PAST, TODAY, date(2026, 6, 12)])
+def test_both_shapes_of_the_aging_query_agree(session, book, basis, as_of):
+    """PostgreSQL runs the one-pass query, SQLite the windowed one: each database runs both
+    here, so neither shape can drift from the other."""
+    limits = aging.check_buckets(None if basis == "invoice" else [0, 15, 30, 60], basis)
+    counted = aging._ledger_rows(session, as_of)
+    windowed = aging.aging_statement(
+        as_of, basis, limits, counted, terms.longest_term_days(session)
+    )
+    one_pass = aging.one_pass_statement(as_of, basis, limits, counted)
+
+    def run(statement):
+        rows = session.connection().execute(statement).all()
+        return {row[0]: [aging._money(v) for v in row[1:]] for row in rows}
+
+    found = run(windowed)
+    assert found and found == run(one_pass)
