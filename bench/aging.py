@@ -23,6 +23,7 @@ PostgreSQL is a throwaway server started like the test suite's (needs the Debian
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import statistics
@@ -96,10 +97,18 @@ def measure(url: str, repeat: int) -> None:
         results: dict[str, object] = {}
         for round_ in range(repeat + 1):
             for name, action in actions.items():
+                results.pop(name, None)  # the previous round's rows: no longer alive
+                # As timeit does: no garbage collection while timing, and none pending. Else
+                # whichever action allocates more pays for collections that walk every row
+                # the other actions left alive.
+                gc.collect()
+                gc.disable()
                 start = time.perf_counter()
                 results[name] = action()
+                elapsed = time.perf_counter() - start
+                gc.enable()
                 if round_:  # the first round warms caches and plans
-                    times[name].append(time.perf_counter() - start)
+                    times[name].append(elapsed)
     engine.dispose()
     median = {name: statistics.median(values) for name, values in times.items()}
     for name, seconds in median.items():
