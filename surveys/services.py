@@ -611,10 +611,10 @@ def send_reminders(
             )
         )
         # Opted out (or gone) since the invitation: recorded as handled, nobody reminds them.
-        skip = accounts.opted_out_contact_ids(session, [i.contact_id for i in claimed])
-        remind = sorted((i for i in claimed if i.contact_id not in skip), key=lambda i: i.id)
-        names = [accounts.get_contact(session, i.contact_id).name for i in remind]
-        _send_links(session, list(zip(remind, names, strict=True)), f"reminder-{level}", base_url)
+        names = accounts.reachable_contact_names(session, [i.contact_id for i in claimed])
+        remind = sorted((i for i in claimed if i.contact_id in names), key=lambda i: i.id)
+        pairs = [(i, names[i.contact_id]) for i in remind]
+        _send_links(session, pairs, f"reminder-{level}", base_url)
         sent += len(remind)
     return sent
 

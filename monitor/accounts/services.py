@@ -338,20 +338,19 @@ def survey_contact_ids(session: Session) -> list[tuple[int, bool]]:
     return [(row[0], row[1]) for row in session.execute(stmt)]
 
 
-def opted_out_contact_ids(session: Session, contact_ids: list[int]) -> set[int]:
-    """Those of ``contact_ids`` that opted out or were deleted, or whose account is inactive."""
-    still = set(
-        session.scalars(
-            select(Contact.id)
-            .join(Account, Account.id == Contact.account_id)
-            .where(
-                Contact.id.in_(contact_ids),
-                Contact.opted_out.is_(False),
-                Account.active.is_(True),
-            )
+def reachable_contact_names(session: Session, contact_ids: list[int]) -> dict[int, str]:
+    """The names of those of ``contact_ids`` that may still be surveyed: not opted out, not
+    deleted, at an active account (one query for a batch of reminders)."""
+    rows = session.execute(
+        select(Contact.id, Contact.name)
+        .join(Account, Account.id == Contact.account_id)
+        .where(
+            Contact.id.in_(contact_ids),
+            Contact.opted_out.is_(False),
+            Account.active.is_(True),
         )
     )
-    return set(contact_ids) - still
+    return {contact_id: name for contact_id, name in rows}
 
 
 def opt_out_contact(session: Session, contact_id: int) -> bool:
