@@ -157,3 +157,8 @@ def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> d
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def one_page(items: list[Any]) -> dict[str, Any]:
+    """All of ``items`` (a short list, read whole) as the API's ``Page`` shape."""
+    return {"items": items, "page": 1, "per_page": len(items), "total": len(items)}

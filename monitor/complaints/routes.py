@@ -37,7 +37,7 @@ from monitor.complaints.schemas import (
     clock_out,
 )
 from monitor.complaints.sla import Moment
-from monitor.db import utcnow
+from monitor.db import one_page, utcnow
 from monitor.policy import MANAGER
 
 bp = Blueprint("complaints", __name__, url_prefix="/api/v1")
@@ -193,8 +193,7 @@ def transition_complaint(complaint_id: int, body: TransitionBody) -> object:
     response=Page[CommentOut],
 )
 def list_comments(complaint_id: int) -> dict:
-    comments = services.list_comments(request_session(), _readable(complaint_id))
-    return {"items": comments, "page": 1, "per_page": len(comments), "total": len(comments)}
+    return one_page(services.list_comments(request_session(), _readable(complaint_id)))
 
 
 @operation(
@@ -290,8 +289,7 @@ def complaint_statistics(query: StatisticsQuery) -> dict:
     response=Page[PolicyOut],
 )
 def list_sla_policies() -> dict:
-    policies = services.current_policies(request_session())
-    return {"items": policies, "page": 1, "per_page": len(policies), "total": len(policies)}
+    return one_page(services.current_policies(request_session()))
 
 
 @operation(

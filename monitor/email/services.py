@@ -313,10 +313,6 @@ class Delivery:
     failed: dict[int, Exception] = field(default_factory=dict)
 
 
-class _Unreachable(Exception):
-    """The transport could not be opened (the cause says why)."""
-
-
 def send_each(transport: Transport, messages: Sequence[OutboxMessage], sender: str) -> Delivery:
     """Send ``messages`` over one connection; a message that fails does not stop the others.
 
@@ -334,17 +330,23 @@ def send_each(transport: Transport, messages: Sequence[OutboxMessage], sender: s
                 continue
             try:
                 mime = build_mime(message, sender)
-                try:
-                    transport.open()
-                except OSError as exc:
-                    raise _Unreachable() from exc
-                transport.send(mime)
-            except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+            except (OSError, ValueError) as exc:  # an attachment gone: this message only
                 delivery.failed[message.id] = exc
+                continue
             except Exception as exc:
-                cause = exc.__cause__ if isinstance(exc, _Unreachable) else exc
-                assert isinstance(cause, Exception)
-                stop = delivery.failed[message.id] = cause
+                stop = delivery.failed[message.id] = exc
+                continue
+            try:
+                transport.open()
+            except Exception as exc:  # the server cannot be reached: none will go
+                stop = delivery.failed[message.id] = exc
+                continue
+            try:
+                transport.send(mime)
+            except (OSError, ValueError) as exc:  # refused, or the connection lost (smtplib's
+                delivery.failed[message.id] = exc  # errors are OSErrors): this message only
+            except Exception as exc:  # the job's time is up, a bug: none of the rest either
+                stop = delivery.failed[message.id] = exc
             else:
                 delivery.sent[message.id] = utcnow()
     finally:
