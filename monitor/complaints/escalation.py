@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor.accounts import services as accounts
 from monitor.complaints.services import NewBreach, escalation_recipients, get_complaint
-from monitor.email.services import queue_email
+from monitor.email.services import OutgoingEmail, queue_emails
 from monitor.staff.models import StaffUser
 
 _templates = Environment(
@@ -54,11 +54,12 @@ WORDING: dict[str, dict[str, str]] = {
 
 
 def escalate(session: Session, breach: NewBreach, base_url: str) -> list[int]:
-    """Queue the escalation emails of one new breach; returns the outbox message ids."""
+    """Queue the escalation emails of one new breach, together; returns the ids of the messages
+    stored (none if they were queued before)."""
     complaint = get_complaint(session, breach.complaint_id)
     account = accounts.get_account(session, complaint.account_id)
     assignee = session.get(StaffUser, complaint.assignee_id) if complaint.assignee_id else None
-    sent = []
+    emails = []
     for person in escalation_recipients(session, complaint):
         lang = person.language if person.language in WORDING else "en"
         t = WORDING[lang]
@@ -76,16 +77,16 @@ def escalate(session: Session, breach: NewBreach, base_url: str) -> list[int]:
             "breached_local": _local(breach, person),
             "link": f"{base_url.rstrip('/')}/api/v1/complaints/{complaint.id}",
         }
-        message = queue_email(
-            session,
-            person.email,
-            subject,
-            _templates.get_template("sla_breach.txt").render(context),
-            _templates.get_template("sla_breach.html").render(context),
-            dedup_key=f"sla-breach:{complaint.id}:{breach.target.value}:{person.id}",
+        emails.append(
+            OutgoingEmail(
+                person.email,
+                subject,
+                _templates.get_template("sla_breach.txt").render(context),
+                _templates.get_template("sla_breach.html").render(context),
+                dedup_key=f"sla-breach:{complaint.id}:{breach.target.value}:{person.id}",
+            )
         )
-        sent.append(message.id)
-    return sent
+    return queue_emails(session, emails)
 
 
 def _local(breach: NewBreach, person: StaffUser) -> str:
