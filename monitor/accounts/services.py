@@ -385,9 +385,7 @@ def surveyed_role_coverage(session: Session) -> list[tuple[int, str, str, str, s
 
 def account_labels(session: Session, account_ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """(code, name, class) of each of ``account_ids`` that exists."""
-    rows = session.execute(
-        select(Account.id, Account.code, Account.name, Account.account_class).where(
-            Account.id.in_(account_ids)
-        )
-    )
-    return {row[0]: (row[1], row[2], str(row[3])) for row in rows}
+    return {
+        brief.id: (brief.code, brief.name, str(brief.account_class))
+        for brief in account_briefs(session, ids=account_ids)
+    }
