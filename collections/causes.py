@@ -15,9 +15,8 @@ from decimal import Decimal
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from monitor.accounts.models import Account
-from monitor.accounts.services import register_account_dependent
-from monitor.api.problems import FieldError, NotFound
+from monitor.accounts.services import get_account, register_account_dependent
+from monitor.api.problems import FieldError
 from monitor.audit.context import current_actor
 from receivables.escalation_models import OverdueCause, OverdueCauseTag
 from receivables.ledger import ZERO
@@ -32,8 +31,7 @@ register_account_dependent(_causes_of)
 
 
 def causes_of(session: Session, account_id: int) -> list[OverdueCauseTag]:
-    if session.get(Account, account_id) is None:
-        raise NotFound(f"account {account_id}")
+    get_account(session, account_id)
     return list(
         session.scalars(
             select(OverdueCauseTag)

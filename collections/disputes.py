@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from monitor.accounts.models import Account
 from monitor.accounts.services import register_account_dependent
 from monitor.api.problems import Conflict, FieldError, NotFound
 from monitor.audit.context import current_actor
@@ -28,6 +27,7 @@ from receivables.escalation_models import (
     DisputeReason,
     DisputeState,
 )
+from receivables.ledger import account_for_posting
 from receivables.models import Invoice
 
 
@@ -75,9 +75,7 @@ def open_dispute(
 
     An invoice is in at most one open dispute (409 naming ``invoice_numbers``).
     """
-    account = session.get(Account, account_id)
-    if account is None:
-        raise FieldError("account_id", f"no account with id {account_id}", "not_found")
+    account = account_for_posting(session, account_id)
     reason = DisputeReason(reason)
     if not invoice_numbers:
         raise FieldError("invoice_numbers", "name at least one invoice", "missing")

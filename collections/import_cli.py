@@ -36,12 +36,10 @@ def _run(kind: imports.ImportKind, path: Path, partial: bool) -> None:
             file=sys.stderr,
         ) as bar:
             result = imports.import_table(session, kind, table, partial=partial, on_row=bar.update)
+        for line in imports.iter_error_lines(result):
+            click.echo(line, err=True)
         if not result.committed:
-            for line in imports.iter_error_lines(result):
-                click.echo(line, err=True)
             raise click.ClickException(result.message)
-    for line in imports.iter_error_lines(result):
-        click.echo(line, err=True)
     click.echo(f"{path.name}: {result.rows} row(s): {result.message}")
     if result.failed:
         raise click.exceptions.Exit(PARTIAL_FAILURE)
@@ -55,19 +53,17 @@ _PARTIAL = click.option(
 )
 
 
-@import_group.command("invoices")
-@click.argument("file", type=_FILE)
-@_PARTIAL
-def import_invoices(file: Path, partial: bool) -> None:
-    """Import invoices from FILE (.csv or .xlsx); see the column mapping in the API reference
-    or `receivables.imports`."""
-    _run(imports.ImportKind.INVOICES, file, partial)
+def _add_command(kind: imports.ImportKind) -> None:
+    @import_group.command(
+        kind.value,
+        help=f"Import {kind.value} from FILE (.csv or .xlsx); see the column mapping in the API "
+        "reference or `receivables.imports`.",
+    )
+    @click.argument("file", type=_FILE)
+    @_PARTIAL
+    def command(file: Path, partial: bool) -> None:
+        _run(kind, file, partial)
 
 
-@import_group.command("payments")
-@click.argument("file", type=_FILE)
-@_PARTIAL
-def import_payments(file: Path, partial: bool) -> None:
-    """Import payments from FILE (.csv or .xlsx); see the column mapping in the API reference
-    or `receivables.imports`."""
-    _run(imports.ImportKind.PAYMENTS, file, partial)
+for _kind in imports.ImportKind:
+    _add_command(_kind)

@@ -35,7 +35,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.accounts.models import Account, ContactRole
-from monitor.accounts.services import contacts_with_roles, register_account_dependent
+from monitor.accounts.services import (
+    contacts_with_roles,
+    get_account,
+    register_account_dependent,
+)
 from monitor.api.problems import Conflict, FieldError, NotFound
 from monitor.audit.context import current_actor
 from monitor.db import utcnow
@@ -221,7 +225,7 @@ def status(
     session: Session, account_id: int, as_of: date, policy: LadderPolicy = LADDER
 ) -> LadderStatus:
     """The account's level, why it waits, and the next action with the date it is due."""
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     state = session.get(EscalationState, account.id)
     level = state.level if state else 0
     overdue = overdue_of(open_items(session, account.id, as_of), account.currency)
@@ -300,13 +304,6 @@ def _next_action(
     if pause is not None:
         due_on = None if pause.until is None else max(due_on, pause.until + timedelta(days=1))
     return NextAction(following.number, following.name, following.actions, due_on)
-
-
-def _account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"account {account_id}")
-    return account
 
 
 # --- the daily run ------------------------------------------------------------------------------
@@ -421,7 +418,7 @@ def _advance(
     if overdue is None or overdue.overdue_amount <= 0:
         state = _state(session, account_id)
         if state.level > 0:
-            account = _account(session, account_id)
+            account = get_account(session, account_id)
             state.cycle += 1
             _record_step(
                 session,
@@ -567,7 +564,7 @@ def render_statement(
 
 
 def _remind(session: Session, step: EscalationStep, overdue: Overdue, rung: Level) -> None:
-    account = _account(session, step.account_id)
+    account = get_account(session, step.account_id)
     items = open_items(session, account.id, step.as_of)
     recipients = []
     for contact in contacts_with_roles(session, account.id, STATEMENT_ROLES):
@@ -607,7 +604,7 @@ def _remind(session: Session, step: EscalationStep, overdue: Overdue, rung: Leve
 
 
 def _call_task(session: Session, step: EscalationStep, overdue: Overdue, rung: Level) -> None:
-    account = _account(session, step.account_id)
+    account = get_account(session, step.account_id)
     owner = session.get(StaffUser, account.owner_id) if account.owner_id else None
     if owner is not None and not owner.active:
         owner = None
@@ -651,7 +648,7 @@ _LETTER_EMAIL = {
 
 
 def _formal_letter(session: Session, step: EscalationStep, overdue: Overdue, rung: Level) -> None:
-    account = _account(session, step.account_id)
+    account = get_account(session, step.account_id)
     recipients = []
     for contact in contacts_with_roles(session, account.id, STATEMENT_ROLES):
         lang = Language(contact.language)
@@ -686,7 +683,7 @@ def _formal_letter(session: Session, step: EscalationStep, overdue: Overdue, run
 
 def _notify_role(role: Role, kind: ActionKind) -> Action:
     def notify(session: Session, step: EscalationStep, overdue: Overdue, rung: Level) -> None:
-        account = _account(session, step.account_id)
+        account = get_account(session, step.account_id)
         users = staff.list_users(session, page=1, per_page=200, role=role, active=True)["items"]
         sent = _notify(session, step, rung, kind, users, overdue, account)
         summary = (
@@ -810,7 +807,7 @@ def override(
     ``hold_until`` keeps the job from moving the account before that date (inclusive);
     without it the next daily run places the account by its days past due again.
     """
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     if not 0 <= level <= policy.top:
         raise FieldError("level", f"must be between 0 and {policy.top}", "out_of_range")
     if hold_until is not None and not as_of <= hold_until <= as_of + timedelta(days=366):
@@ -875,7 +872,7 @@ def make_promise(
 
     One open promise per account (a new date replaces nothing: cancel the old one first).
     """
-    account = _account(session, account_id)
+    account = get_account(session, account_id)
     amount = check_amount(amount)
     if currency is not None and currency != account.currency:
         raise FieldError(
@@ -926,7 +923,7 @@ def cancel_promise(session: Session, promise: PromiseToPay) -> PromiseToPay:
 
 
 def promises_of(session: Session, account_id: int) -> list[PromiseToPay]:
-    _account(session, account_id)
+    get_account(session, account_id)
     return list(
         session.scalars(
             select(PromiseToPay)
@@ -984,7 +981,7 @@ def tasks(
 
 def steps_of(session: Session, account_id: int) -> Any:
     """A select of an account's steps, newest first, for pagination."""
-    _account(session, account_id)
+    get_account(session, account_id)
     return (
         select(EscalationStep)
         .where(EscalationStep.account_id == account_id)

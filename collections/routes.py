@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy import Select
 
 from monitor.accounts.services import get_account
 from monitor.api.problems import FieldError
+from monitor.api.schemas import PageQuery
 from monitor.api.spec import operation, parse_query
 from monitor.audit.schemas import History
 from monitor.audit.services import entity_history
@@ -224,6 +227,12 @@ def account_balance(account_id: int, query: AsOfQuery) -> dict:
 # --- invoices -----------------------------------------------------------------------------------
 
 
+def _filtered_page(query: PageQuery, listing: Callable[..., Select[Any]]) -> dict[str, Any]:
+    """One page of ``listing``, called with the query's filters that were given."""
+    filters = query.model_dump(exclude_none=True, exclude={"page", "per_page"})
+    return paginate(request_session(), listing(**filters), query.page, query.per_page)
+
+
 def _invoice_view(invoice: Invoice) -> dict[str, Any]:
     session = request_session()
     outstanding = ledger.outstanding_by_instalment(session, (i.id for i in invoice.instalments))
@@ -253,9 +262,7 @@ def _invoice_view(invoice: Invoice) -> dict[str, Any]:
 )
 def list_invoices(query: InvoiceQuery) -> dict:
     """Newest first; filter by account and issue dates."""
-    filters = query.model_dump(exclude_none=True, exclude={"page", "per_page"})
-    stmt = ledger.list_invoices(**filters)
-    return paginate(request_session(), stmt, query.page, query.per_page)
+    return _filtered_page(query, ledger.list_invoices)
 
 
 @operation(
@@ -329,9 +336,7 @@ def _payment_view(payment: Payment) -> dict[str, Any]:
 )
 def list_payments(query: PaymentQuery) -> dict:
     """Newest first; filter by account and reference."""
-    filters = query.model_dump(exclude_none=True, exclude={"page", "per_page"})
-    stmt = ledger.list_payments(**filters)
-    return paginate(request_session(), stmt, query.page, query.per_page)
+    return _filtered_page(query, ledger.list_payments)
 
 
 @operation(
