@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import and_, false, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from monitor.accounts import services as accounts
 from monitor.api.problems import FieldError, NotFound
 from monitor.audit.services import record_event
 from monitor.db import paginate, utcnow
-from monitor.email.services import OutgoingEmail, queue_email, queue_emails
+from monitor.email.services import OutgoingEmail, queue_emails
 from monitor.staff import services as staff
 from monitor.staff.models import Role
 from surveys import questionnaires
@@ -685,6 +685,7 @@ def responses_of_day(session: Session, day: date) -> list[SurveyResponse]:
                 SurveyResponse.submitted_at < start + timedelta(days=1),
             )
             .order_by(SurveyResponse.submitted_at)
+            .options(selectinload(SurveyResponse.answers))
         )
     )
 
@@ -715,26 +716,33 @@ def send_digest(session: Session, day: date, base_url: str) -> int:
         }
         for r in returns
     ]
-    sent = 0
+    # the message depends only on the language: rendered once per language, not per manager
+    bodies: dict[str, tuple[str, str, str]] = {}
+    emails = []
     for manager in _managers(session):
         lang = manager.language if manager.language in ("en", "zh") else "en"
-        context = {
-            "w": words(lang),
-            "lang": lang,
-            "day": day.isoformat(),
-            "rows": rows,
-            "link": f"{base_url}/api/v1/surveys/responses",
-        }
-        queue_email(
-            session,
-            manager.email,
-            t(lang, "digest_subject", day=day.isoformat(), count=len(rows)),
-            render("survey_digest.txt", **context),
-            render("survey_digest.html", **context),
-            dedup_key=f"survey-digest:{day.isoformat()}:{manager.id}",
+        if lang not in bodies:
+            context = {
+                "w": words(lang),
+                "lang": lang,
+                "day": day.isoformat(),
+                "rows": rows,
+                "link": f"{base_url}/api/v1/surveys/responses",
+            }
+            bodies[lang] = (
+                t(lang, "digest_subject", day=day.isoformat(), count=len(rows)),
+                render("survey_digest.txt", **context),
+                render("survey_digest.html", **context),
+            )
+        emails.append(
+            OutgoingEmail(
+                manager.email,
+                *bodies[lang],
+                dedup_key=f"survey-digest:{day.isoformat()}:{manager.id}",
+            )
         )
-        sent += 1
-    return sent
+    queue_emails(session, emails)
+    return len(emails)
 
 
 # --- accounts: what surveys keep about them -----------------------------------------------------

@@ -78,11 +78,21 @@ def _legend(series: Sequence[Series], x: float, y: float, width: float) -> list[
 
 
 def _axes(
-    categories: Sequence[str], top: float, left: float, plot_w: float, plot_h: float, high: float
+    categories: Sequence[str],
+    top: float,
+    left: float,
+    plot_w: float,
+    plot_h: float,
+    high: float,
+    floor: float = 0.0,
+    baseline: bool = True,
 ) -> list[str]:
+    """Five grid lines with their figures from ``floor`` to ``high``, the category labels, and
+    (for bars) a darker base line."""
     parts = []
+    span = (high - floor) or 1.0
     for i in range(5):
-        value = high * i / 4
+        value = floor + span * i / 4
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
                      f'stroke="#ddd" stroke-width="0.6"/>')  # fmt: skip
@@ -90,8 +100,9 @@ def _axes(
     step = plot_w / max(len(categories), 1)
     for i, label in enumerate(categories):
         parts.append(_text(left + step * (i + 0.5), top + plot_h + 12, label, 8, "middle"))
-    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
-                 f'y2="{top + plot_h}" stroke="#555" stroke-width="0.8"/>')  # fmt: skip
+    if baseline:
+        parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
+                     f'y2="{top + plot_h}" stroke="#555" stroke-width="0.8"/>')  # fmt: skip
     return parts
 
 
@@ -155,16 +166,8 @@ def line_chart(
     floor = min([0.0, *values]) if low is None else low
     high = _nice_max(max(values, default=0) - floor) + floor if values else 1.0
     span = (high - floor) or 1.0
-    parts = []
-    for i in range(5):
-        value = floor + span * i / 4
-        y = top + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                     f'stroke="#ddd" stroke-width="0.6"/>')  # fmt: skip
-        parts.append(_text(left - 4, y + 3, _tick(value), 8, "end"))
+    parts = _axes(categories, top, left, plot_w, plot_h, high, floor, baseline=False)
     step = plot_w / max(len(categories), 1)
-    for i, label in enumerate(categories):
-        parts.append(_text(left + step * (i + 0.5), top + plot_h + 12, label, 8, "middle"))
     for item in series:
         points: list[tuple[float, float, float]] = []
         for i, value in enumerate(item.values):

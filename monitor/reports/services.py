@@ -29,7 +29,7 @@ from monitor.api.problems import Conflict, FieldError, NotFound, Problem
 from monitor.audit.context import current_actor
 from monitor.config import Config
 from monitor.db import paginate, utcnow
-from monitor.email.services import Attachment, queue_email
+from monitor.email.services import Attachment, OutgoingEmail, queue_emails
 from monitor.i18n import Language
 from monitor.reports import content
 from monitor.reports.models import (
@@ -673,18 +673,22 @@ def deliver_run(session: Session, run: DistributionRun, settings: ReportSettings
             )
             written += generate(session, report, settings)
             reports[language] = report
+        emails = []
         for person in people:
             report = reports[person.language]
             title = title_of(report.kind, report.parameters, person.language)
             as_of = translator(person.language)("as_of", date=f"{run.as_of:%Y-%m-%d}")
-            queue_email(
-                session,
-                person.email,
-                f"{title} — {as_of}",
-                f"{title}\n{as_of}\n\n{distribution.name} ({settings.company_name})\n",
-                attachments=_attachments(report, settings),
-                dedup_key=f"report-run-{run.id}-{person.email}",
+            emails.append(
+                OutgoingEmail(
+                    person.email,
+                    f"{title} — {as_of}",
+                    f"{title}\n{as_of}\n\n{distribution.name} ({settings.company_name})\n",
+                    attachments=tuple(_attachments(report, settings)),
+                    dedup_key=f"report-run-{run.id}-{person.email}",
+                )
             )
+        # one insert and batched delivery jobs, not a round trip and a job per recipient
+        queue_emails(session, emails)
         run.state = RunState.SENT
         run.attempts += 1
         run.error = None

@@ -81,20 +81,22 @@ class Opened:
     invited: int
 
 
+def open_and_dispatch(session: Session, quarter: str, settings: SurveySettings) -> Opened:
+    """Open ``quarter`` and dispatch every batch in this process (as the CLI does without
+    Redis)."""
+    cycle, _ = services.open_cycle(session, quarter, settings)
+    invited = sum(
+        services.dispatch_batch(session, cycle.id, first, last, "http://monitor.test")
+        for first, last in services.dispatch_batches(session, cycle)
+    )
+    session.flush()
+    return Opened(cycle, invited)
+
+
 @pytest.fixture
 def open_q4(session: Session, survey_settings: SurveySettings, q4: Any) -> Callable[[], Opened]:
-    """Open 2026-Q4 and dispatch every batch in this process (as the CLI does without Redis)."""
-
-    def run() -> Opened:
-        cycle, _ = services.open_cycle(session, "2026-Q4", survey_settings)
-        invited = sum(
-            services.dispatch_batch(session, cycle.id, first, last, "http://monitor.test")
-            for first, last in services.dispatch_batches(session, cycle)
-        )
-        session.flush()
-        return Opened(cycle, invited)
-
-    return run
+    """Open 2026-Q4 and dispatch it, see :func:`open_and_dispatch`."""
+    return lambda: open_and_dispatch(session, "2026-Q4", survey_settings)
 
 
 def mailed_links(session: Session) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from surveys import scoring, services
-from tests.surveys.conftest import link_of
+from tests.surveys.conftest import link_of, open_and_dispatch
 
 D = Decimal
 
@@ -202,9 +202,7 @@ def test_coverage_lists_missing_contacts_and_silent_roles(session, q4_answers, m
 def test_quarter_over_quarter_change(session, make_account, survey_settings, settings, app, q4):
     account = make_account("A", [("decider", "en"), ("user", "en")])
     q4.move_to("2026-07-01T09:00:00+00:00")
-    q3, _ = services.open_cycle(session, "2026-Q3", settings)
-    for first, last in services.dispatch_batches(session, q3):
-        services.dispatch_batch(session, q3.id, first, last, "http://monitor.test")
+    open_and_dispatch(session, "2026-Q3", settings)
     answer(session, "decider0@sv1.example.cn", recommend=10, value=5, partnership=5)
     answer(
         session,
@@ -215,9 +213,7 @@ def test_quarter_over_quarter_change(session, make_account, survey_settings, set
         support_responsiveness=5,
     )
     q4.move_to("2026-10-01T09:00:00+00:00")
-    cycle, _ = services.open_cycle(session, "2026-Q4", settings)
-    for first, last in services.dispatch_batches(session, cycle):
-        services.dispatch_batch(session, cycle.id, first, last, "http://monitor.test")
+    cycle = open_and_dispatch(session, "2026-Q4", settings).cycle
     answer(session, "decider0@sv1.example.cn", recommend=6, value=2, partnership=3)
 
     results = scoring.cycle_results(session, cycle, settings)
