@@ -6,24 +6,15 @@ from datetime import date, timedelta
 
 import click
 
-from monitor.cli import cli_session
+from monitor.cli import cli_session, parse_date
 from monitor.db import utcnow
 from receivables import aging, metrics
 
 group = click.Group("receivables", help="Receivables: aging, month-end snapshots, imports.")
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
-
-
 @group.command("aging")
-@click.option("--as-of", callback=_date, help="Date (YYYY-MM-DD); default today (UTC).")
+@click.option("--as-of", callback=parse_date, help="Date (YYYY-MM-DD); default today (UTC).")
 @click.option("--basis", type=click.Choice(["due", "invoice"]), default="due", show_default=True)
 @click.option("--buckets", default=None, help="Upper limits in days, e.g. 0,30,60,90,120.")
 def aging_command(as_of: date | None, basis: str, buckets: str | None) -> None:
@@ -42,7 +33,7 @@ def aging_command(as_of: date | None, basis: str, buckets: str | None) -> None:
 
 
 @group.command("snapshot")
-@click.option("--month-end", callback=_date, help="Month end to store; default the last one.")
+@click.option("--month-end", callback=parse_date, help="Month end to store; default the last one.")
 def snapshot_command(month_end: date | None) -> None:
     """Store the month-end aging snapshot (accounts stored already are skipped)."""
     month_end = month_end or metrics.last_month_end(utcnow().date())

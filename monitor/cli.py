@@ -10,6 +10,7 @@ import getpass
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import click
 from flask import Flask
@@ -221,6 +222,16 @@ def jobs_run(name: str) -> None:
     if name not in known:
         raise click.ClickException(f"no periodic job {name!r}; known: {', '.join(sorted(known))}")
     click.echo(f"{name}: {known[name].func()}")
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """Click callback of a ``YYYY-MM-DD`` option (None when not given)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
 
 
 def register(app: Flask) -> None:

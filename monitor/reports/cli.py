@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
-from monitor.cli import cli_session
+from monitor.cli import cli_session, parse_date
 from monitor.i18n import Language
 from monitor.reports import services
 from monitor.reports.models import Report, ReportKind
@@ -18,18 +18,9 @@ from monitor.reports.models import Report, ReportKind
 group = click.Group("reports", help="PDF reports: generate one, list the archive.")
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-10-31") from None
-
-
 @group.command("generate")
 @click.argument("kind", type=click.Choice([k.value for k in ReportKind]))
-@click.option("--as-of", callback=_date, help="Date (YYYY-MM-DD); default today.")
+@click.option("--as-of", callback=parse_date, help="Date (YYYY-MM-DD); default today.")
 @click.option("--lang", "language", type=click.Choice([lang.value for lang in Language]),
               default="en", show_default=True)  # fmt: skip
 @click.option("--account", "account_id", type=int, help="Statements: the account id.")
