@@ -933,6 +933,18 @@ def promises_of(session: Session, account_id: int) -> list[PromiseToPay]:
     )
 
 
+def broken_promises(session: Session, account_ids: list[int]) -> list[PromiseToPay]:
+    """The broken promises of ``account_ids``, in that order of accounts, newest first within
+    each (one query for a whole report)."""
+    position = {account_id: index for index, account_id in enumerate(account_ids)}
+    found = session.scalars(
+        select(PromiseToPay).where(
+            PromiseToPay.account_id.in_(account_ids), PromiseToPay.state == PromiseState.BROKEN
+        )
+    )
+    return sorted(found, key=lambda p: (position[p.account_id], -p.id))
+
+
 # --- tasks and history --------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from monitor.reports.texts import translator
 from monitor.staff.models import Role, StaffRole, StaffUser
 from receivables import aging, disputes, ladder, ledger, metrics
 from receivables.calendar import add_months
-from receivables.escalation_models import DisputeState, PromiseState, TaskState
+from receivables.escalation_models import DisputeState, TaskState
 from surveys import scoring
 from surveys import services as surveys
 from surveys import settings as survey_settings
@@ -229,11 +229,7 @@ def escalation_content(session: Session, as_of: date, language: str) -> dict[str
     levels: dict[int, list[Any]] = defaultdict(list)
     for status in statuses:
         levels[status.level].append(status)
-    broken = []
-    for status in statuses:
-        for promise in ladder.promises_of(session, status.account_id):
-            if promise.state is PromiseState.BROKEN:
-                broken.append(promise)
+    broken = ladder.broken_promises(session, [s.account_id for s in statuses])
     open_disputes = list(session.scalars(disputes.list_disputes(session, state=DisputeState.OPEN)))
     dispute_invoices = disputes.invoice_numbers(session, [d.id for d in open_disputes])
     tasks = list(session.scalars(ladder.tasks(session, state=TaskState.OPEN)))
