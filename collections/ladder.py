@@ -38,6 +38,7 @@ from monitor.accounts.models import Account, ContactRole
 from monitor.accounts.services import (
     contacts_with_roles,
     get_account,
+    inactive_account_ids,
     register_account_dependent,
 )
 from monitor.api.problems import Conflict, FieldError, NotFound
@@ -351,7 +352,7 @@ def run(session: Session, as_of: date, policy: LadderPolicy = LADDER) -> LadderR
         session.scalars(select(EscalationState.account_id).where(EscalationState.level > 0))
     )
     # Inactive accounts keep their history but are not dunned.
-    inactive = set(session.scalars(select(Account.id).where(Account.active.is_(False))))
+    inactive = inactive_account_ids(session)
     for account_id in sorted((set(overdue) | escalated) - inactive):
         try:
             with session.begin_nested():
@@ -605,7 +606,7 @@ def _remind(session: Session, step: EscalationStep, overdue: Overdue, rung: Leve
 
 def _call_task(session: Session, step: EscalationStep, overdue: Overdue, rung: Level) -> None:
     account = get_account(session, step.account_id)
-    owner = session.get(StaffUser, account.owner_id) if account.owner_id else None
+    owner = staff.find_user(session, account.owner_id)
     if owner is not None and not owner.active:
         owner = None
     who = owner.email if owner else "finance (the account has no active owner)"

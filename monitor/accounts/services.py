@@ -217,6 +217,11 @@ def find_account(session: Session, account_id: int) -> Account | None:
     return session.get(Account, account_id)
 
 
+def inactive_account_ids(session: Session) -> set[int]:
+    """Ids of the accounts marked inactive (kept with their history, no longer worked)."""
+    return set(session.scalars(select(Account.id).where(Account.active.is_(False))))
+
+
 class AccountBrief(NamedTuple):
     """What receivables shows of an account next to its figures."""
 

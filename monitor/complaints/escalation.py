@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from monitor.accounts import services as accounts
 from monitor.complaints.services import NewBreach, escalation_recipients, get_complaint
 from monitor.email.services import OutgoingEmail, queue_emails
+from monitor.staff import services as staff
 from monitor.staff.models import StaffUser
 
 _templates = Environment(
@@ -58,7 +59,7 @@ def escalate(session: Session, breach: NewBreach, base_url: str) -> list[int]:
     stored (none if they were queued before)."""
     complaint = get_complaint(session, breach.complaint_id)
     account = accounts.get_account(session, complaint.account_id)
-    assignee = session.get(StaffUser, complaint.assignee_id) if complaint.assignee_id else None
+    assignee = staff.find_user(session, complaint.assignee_id)
     emails = []
     for person in escalation_recipients(session, complaint):
         lang = person.language if person.language in WORDING else "en"

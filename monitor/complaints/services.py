@@ -330,7 +330,7 @@ def _fingerprint(fields: dict[str, Any]) -> str:
 
 
 def _active_manager(session: Session, user_id: int, field: str) -> StaffUser:
-    user = session.get(StaffUser, user_id)
+    user = staff.find_user(session, user_id)
     if user is None or not user.active or Role.MANAGER not in user.roles:
         raise FieldError(field, f"no active manager with id {user_id}", "not_found")
     return user
@@ -679,7 +679,7 @@ def update_step(
     fields_set = set(fields_set)
     before = {"status": row.status.value, "owner_id": row.owner_id, "note": row.note}
     if "owner_id" in fields_set:
-        if owner_id is not None and session.get(StaffUser, owner_id) is None:
+        if owner_id is not None and staff.find_user(session, owner_id) is None:
             raise FieldError("owner_id", f"no staff user with id {owner_id}", "not_found")
         row.owner_id = owner_id
     if "note" in fields_set:
@@ -778,10 +778,9 @@ def detect_breaches(session: Session, now: datetime | None = None) -> list[NewBr
 def escalation_recipients(session: Session, complaint: Complaint) -> list[StaffUser]:
     """The assigned manager and every active executive."""
     people: dict[int, StaffUser] = {}
-    if complaint.assignee_id is not None:
-        assignee = session.get(StaffUser, complaint.assignee_id)
-        if assignee is not None and assignee.active:
-            people[assignee.id] = assignee
+    assignee = staff.find_user(session, complaint.assignee_id)
+    if assignee is not None and assignee.active:
+        people[assignee.id] = assignee
     executives = staff.list_users(session, page=1, per_page=1000, role=Role.EXECUTIVE, active=True)
     for user in executives["items"]:
         people[user.id] = user

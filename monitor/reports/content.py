@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.accounts import services as accounts
@@ -22,7 +21,8 @@ from monitor.complaints import services as complaints
 from monitor.complaints.models import Category, Severity, State
 from monitor.reports import charts
 from monitor.reports.texts import translator
-from monitor.staff.models import Role, StaffRole, StaffUser
+from monitor.staff import services as staff
+from monitor.staff.models import Role, StaffUser
 from receivables import aging, disputes, ladder, ledger, metrics
 from receivables.calendar import add_months
 from receivables.escalation_models import DisputeState, TaskState
@@ -179,9 +179,7 @@ def report_viewer() -> StaffUser:
     Reports are read only by roles the report policy lets see complaints' summaries (never
     their descriptions), so the queue is read with the queue owner's view. Never stored.
     """
-    return StaffUser(
-        email="reports@monitor.local", name="reports", role_rows=[StaffRole(role=Role.MANAGER)]
-    )
+    return staff.unsaved_user(Role.MANAGER, "reports@monitor.local", "reports")
 
 
 def open_complaints(session: Session, now: datetime) -> list[dict[str, Any]]:
@@ -234,8 +232,7 @@ def escalation_content(session: Session, as_of: date, language: str) -> dict[str
     dispute_invoices = disputes.invoice_numbers(session, [d.id for d in open_disputes])
     tasks = list(session.scalars(ladder.tasks(session, state=TaskState.OPEN)))
     assignee_ids = {t.assignee_id for t in tasks} - {None}
-    stmt = select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(assignee_ids))
-    staff_names: dict[int, str] = {user_id: name for user_id, name in session.execute(stmt)}
+    staff_names = {user.id: user.name for user in staff.users_by_id(session, assignee_ids).values()}
     other_ids = {p.account_id for p in broken} | {d.account_id for d in open_disputes}
     other_ids |= {t.account_id for t in tasks}
     briefs.update({b.id: b for b in accounts.account_briefs(session, ids=other_ids - set(briefs))})

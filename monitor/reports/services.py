@@ -44,6 +44,7 @@ from monitor.reports.models import (
 )
 from monitor.reports.rendering import render_pdf
 from monitor.reports.texts import translator
+from monitor.staff import services as staff
 from monitor.staff.models import Role, StaffUser
 
 #: Which roles may request and read each kind. Statements are finance's letters to customers.
@@ -431,7 +432,7 @@ def _recipients(session: Session, items: list[dict[str, Any]]) -> list[Recipient
         if (staff_user_id is None) == (email is None):
             raise FieldError(field, "give either staff_user_id or email", "invalid")
         if staff_user_id is not None:
-            user = session.get(StaffUser, staff_user_id)
+            user = staff.find_user(session, staff_user_id)
             if user is None or not user.active:
                 raise FieldError(f"{field}.staff_user_id", "no active staff user", "not_found")
             key: Any = ("staff", staff_user_id)
@@ -632,14 +633,11 @@ def addressees(session: Session, distribution: DistributionList) -> list[Address
     """Who gets the report, each in their language (staff: their own; addresses: theirs or the
     list's). Inactive staff are left out."""
     staff_ids = [r.staff_user_id for r in distribution.recipients if r.staff_user_id is not None]
-    staff = {
-        user.id: user
-        for user in session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))
-    }
+    users = staff.users_by_id(session, staff_ids)
     found: dict[str, Addressee] = {}
     for recipient in distribution.recipients:
         if recipient.staff_user_id is not None:
-            user = staff.get(recipient.staff_user_id)
+            user = users.get(recipient.staff_user_id)
             if user is None or not user.active:
                 continue
             found.setdefault(user.email, Addressee(user.email, user.language or "en"))

@@ -37,6 +37,28 @@ def get_user(session: Session, user_id: int) -> StaffUser:
     return user
 
 
+def find_user(session: Session, user_id: int | None) -> StaffUser | None:
+    """The staff user with this id (active or not), or None, also for no id: other packages
+    turn that into their own field error or leave the person out."""
+    return session.get(StaffUser, user_id) if user_id is not None else None
+
+
+def users_by_id(session: Session, user_ids: Iterable[int | None]) -> dict[int, StaffUser]:
+    """The staff users among ``user_ids`` (active or not) by id, in one query; unknown ids and
+    None are left out."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    stmt = select(StaffUser).where(StaffUser.id.in_(wanted))
+    return {user.id: user for user in session.scalars(stmt)}
+
+
+def unsaved_user(role: Role, email: str, name: str) -> StaffUser:
+    """A user holding only ``role`` that is never stored: whom background readers (the reports)
+    read a role's view as."""
+    return StaffUser(email=email, name=name, role_rows=[StaffRole(role=role)])
+
+
 def find_user_by_email(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
 
