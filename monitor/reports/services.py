@@ -442,9 +442,15 @@ def _recipients(session: Session, items: list[dict[str, Any]]) -> list[Recipient
         if key in seen:
             continue  # listed twice: one email is enough
         seen.add(key)
-        rows.append(
-            Recipient(staff_user_id=staff_user_id, email=email, language=item.get("language"))
-        )
+        language = item.get("language")
+        if language is not None:
+            try:
+                language = Language(language)
+            except ValueError:
+                raise FieldError(
+                    f"{field}.language", f"one of {', '.join(Language)}", "invalid"
+                ) from None
+        rows.append(Recipient(staff_user_id=staff_user_id, email=email, language=language))
     return rows
 
 

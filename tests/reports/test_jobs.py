@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from monitor import jobs
 from monitor.accounts import services as accounts
+from monitor.api.problems import FieldError
 from monitor.email.models import OutboxMessage
 from monitor.i18n import Language
 from monitor.reports import content, services
@@ -224,3 +225,33 @@ def test_rq_worker_sends_a_scheduled_report_once_even_when_retried(
         run = session.scalars(select(DistributionRun)).one()
         assert (run.state, run.attempts) == (RunState.SENT, 1)
     assert len(smtp_server.received) == 1
+
+
+def test_addressees_leave_out_inactive_staff_and_read_each_in_their_language(session, make_staff):
+    cfo, _ = make_staff("executive", email="cfo@acme.example")
+    staff.update_user(session, cfo, language="zh")
+    gone, _ = make_staff("executive", email="gone@acme.example")
+    distribution = make_list(
+        session,
+        [
+            {"staff_user_id": cfo.id},
+            {"staff_user_id": gone.id},
+            {"email": "CFO@acme.example", "language": None},  # the CFO's address again
+            {"email": "auditor@example.com", "language": "zh"},
+        ],
+        language=Language.EN,
+    )
+    staff.update_user(session, gone, active=False)  # left after the list was made
+    session.flush()
+    found = services.addressees(session, distribution)
+    assert [(a.email, a.language) for a in found] == [
+        ("cfo@acme.example", "zh"),
+        ("auditor@example.com", "zh"),
+    ]
+
+
+def test_a_recipient_language_the_reports_do_not_speak_is_refused(session):
+    with pytest.raises(FieldError) as refused:
+        make_list(session, [{"email": "auditor@example.com", "language": "fr"}])
+    assert refused.value.errors[0]["field"] == "recipients.0.language"
+    assert not session.scalars(select(services.DistributionList)).all()
