@@ -323,6 +323,11 @@ def _send_links(
 ) -> None:
     """Mail each (invitation, contact name) a new personal link, in the contact's language."""
     tokens = _new_links(session, [invitation for invitation, _ in invitations], purpose)
+    # The closing time as the account's people read it, in their own zone.
+    account_ids = {invitation.account_id for invitation, _ in invitations}
+    zones = {
+        brief.id: brief.timezone for brief in accounts.account_briefs(session, ids=account_ids)
+    }
     subject_key = "email_subject" if purpose == "invitation" else "reminder_subject"
     emails = []
     for (invitation, name), token in zip(invitations, tokens, strict=True):
@@ -335,7 +340,7 @@ def _send_links(
             "name": name,
             "url": url,
             "optout_url": f"{url}/opt-out",
-            "closes": local_time(cycle.closes_at, lang),
+            "closes": local_time(cycle.closes_at, lang, zones[invitation.account_id]),
             "reminder": purpose != "invitation",
             "quarter": cycle.quarter,
         }

@@ -223,7 +223,7 @@ def inactive_account_ids(session: Session) -> set[int]:
 
 
 class AccountBrief(NamedTuple):
-    """What receivables shows of an account next to its figures."""
+    """What other packages show of an account next to their figures and messages."""
 
     id: int
     code: str
@@ -233,6 +233,8 @@ class AccountBrief(NamedTuple):
     owner_id: int | None
     credit_limit: Decimal
     active: bool
+    #: IANA zone in which the account's people read times.
+    timezone: str
 
 
 def account_briefs(

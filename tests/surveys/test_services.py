@@ -118,7 +118,8 @@ def test_the_invitation_email_is_localised_with_text_and_html_and_an_opt_out_lin
     assert f"http://monitor.test/s/{token}/opt-out" in message.text_body
     assert f'href="http://monitor.test/s/{token}"' in message.html_body
     assert '<html lang="zh-CN">' in message.html_body
-    assert "2026年10月22日" in message.text_body  # closes 21 days after opening
+    # closes 21 days after opening (09:00 UTC), shown in the account's zone
+    assert "2026年10月22日 17:00 (Asia/Shanghai)" in message.text_body
 
 
 def test_dispatching_again_invites_and_mails_nobody_twice(session, make_account, open_q4):
