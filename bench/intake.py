@@ -1,6 +1,6 @@
 """Complaint intake and queue listing under gunicorn on PostgreSQL, at a fixed request rate.
 
-    .venv/bin/python -P bench/intake.py [--rate 200] [--requests 6000] [--workers 4]
+    .venv/bin/python -P bench/intake.py [--rate 200] [--requests 6000] [--workers N]
 
 Starts its own PostgreSQL (durable settings: fsync and synchronous commit on) and gunicorn on
 loopback, loads demo accounts, then sends a fixed number of requests at a fixed rate (open
@@ -64,8 +64,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--requests", type=int, default=6000, help="requests in all")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    # As many processes as cores, one thread each: the requests are CPU-bound (measured: more
+    # processes or threads only take turns and lengthen the tail).
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--clients", type=int, default=32, help="client connections")
     parser.add_argument("--accounts", type=int, default=500, help="demo accounts to load")
     parser.add_argument(
