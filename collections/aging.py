@@ -32,6 +32,7 @@ from typing import Any, Literal
 from sqlalchemy import (
     Date,
     Select,
+    and_,
     bindparam,
     case,
     func,
@@ -120,13 +121,15 @@ def _not_zero(amount: Any) -> Any:
     return ~amount.between(Decimal("-0.005"), Decimal("0.005"))
 
 
-def _ledger_rows(session: Session, as_of: date) -> Any:
-    """The condition selecting the postings that count as of ``as_of``: none when nothing is
-    dated later (the usual "as of today"), so the scan does not test every row for it."""
-    latest = session.scalar(select(func.max(Posting.posted_on)))
-    if latest is None or as_date(latest) <= as_of:
-        return true()
-    return Posting.posted_on <= as_of
+def _ledger_rows(session: Session, as_of: date, account_id: int | None = None) -> Any:
+    """The condition selecting the postings that count as of ``as_of`` (of one account, when
+    given): no date test when nothing is dated later (the usual "as of today"), so the scan does
+    not test every row for it."""
+    conditions = [] if account_id is None else [Posting.account_id == account_id]
+    latest = session.scalar(select(func.max(Posting.posted_on)).where(*conditions))
+    if latest is not None and as_date(latest) > as_of:
+        conditions.append(Posting.posted_on <= as_of)
+    return and_(*conditions) if conditions else true()
 
 
 def aging_statement(
@@ -273,12 +276,16 @@ def _money(value: Decimal | float | int) -> Decimal:
 
 
 def aging_query(
-    session: Session, as_of: date, basis: Basis = "due", buckets: Sequence[int] | None = None
+    session: Session,
+    as_of: date,
+    basis: Basis = "due",
+    buckets: Sequence[int] | None = None,
+    account_id: int | None = None,
 ) -> Select:
-    """The aging statement for ``as_of`` (see :func:`aging_statement`), testing the postings'
-    dates only when some are dated after ``as_of``."""
+    """The aging statement for ``as_of`` (see :func:`aging_statement`), of every account or of
+    ``account_id`` only, testing the postings' dates only when some are dated after ``as_of``."""
     limits = check_buckets(buckets, basis)
-    counted = _ledger_rows(session, as_of)
+    counted = _ledger_rows(session, as_of, account_id)
     if session.get_bind().dialect.name == "postgresql":
         # For this transaction: the per-account sums fit in memory instead of spilling to disk,
         # and no JIT compilation, which costs more than it saves on a query this size.
@@ -293,18 +300,21 @@ def aging_rows(
     as_of: date,
     basis: Basis = "due",
     buckets: Sequence[int] | None = None,
+    account_id: int | None = None,
 ) -> tuple[list[str], list[AgingRow]]:
-    """Bucket labels and one row per account with an open balance, straight from SQL."""
+    """Bucket labels and one row per account with an open balance (or only ``account_id``'s),
+    straight from SQL."""
     labels = bucket_labels(check_buckets(buckets, basis))
+    statement = aging_query(session, as_of, basis, buckets, account_id)
     # Fetched at once (the driver's fetchall), then converted: a row at a time through the
     # result object costs more than the conversion itself, for 20,000 accounts.
-    records = session.connection().execute(aging_query(session, as_of, basis, buckets)).all()
+    records = session.connection().execute(statement).all()
     rows = []
-    for account_id, *values in records:
+    for found_id, *values in records:
         amounts = [_money(v) for v in values]
         rows.append(
             AgingRow(
-                account_id=account_id,
+                account_id=found_id,
                 buckets=dict(zip(labels, amounts[:-2], strict=True)),
                 total=amounts[-2],
                 overdue=amounts[-1],

@@ -43,7 +43,7 @@ from monitor.accounts.services import (
 )
 from monitor.api.problems import Conflict, FieldError, NotFound
 from monitor.audit.context import current_actor
-from monitor.db import utcnow
+from monitor.db import page_of, utcnow
 from monitor.email.services import queue_email
 from monitor.i18n import Language
 from monitor.staff import services as staff
@@ -284,13 +284,8 @@ def overview(
     if level is not None:
         ids = {i for i in ids if levels.get(i, 0) == level}
     ordered = sorted(ids, key=lambda i: (-days.get(i, 0), i))
-    chunk = ordered[(page - 1) * per_page : page * per_page]
-    return {
-        "items": [status(session, i, as_of, policy) for i in chunk],
-        "page": page,
-        "per_page": per_page,
-        "total": len(ordered),
-    }
+    chosen = page_of(ordered, page, per_page)
+    return chosen | {"items": [status(session, i, as_of, policy) for i in chosen["items"]]}
 
 
 def _next_action(
@@ -375,35 +370,35 @@ def _settle_promises(
     session: Session, as_of: date, overdue: dict[int, Overdue], result: LadderRun
 ) -> set[int]:
     """Mark open promises kept or broken; returns the accounts whose promise broke now."""
-    broken: set[int] = set()
-    promises = session.scalars(
-        select(PromiseToPay)
+    settled: dict[PromiseState, list[int]] = {PromiseState.KEPT: [], PromiseState.BROKEN: []}
+    promises = session.execute(
+        select(PromiseToPay, received_since_made())
         .where(PromiseToPay.state == PromiseState.OPEN)
         .order_by(PromiseToPay.id)
     )
-    for promise in list(promises):
-        late = overdue.get(promise.account_id)
-        if late is None or received_since(session, promise) >= promise.amount:
-            outcome = PromiseState.KEPT
+    for promise, received in promises:
+        if promise.account_id not in overdue or received >= promise.amount:
+            settled[PromiseState.KEPT].append(promise.id)
         elif as_of > promise_deadline(promise):
-            outcome = PromiseState.BROKEN
-        else:
+            settled[PromiseState.BROKEN].append(promise.id)
+    broken: set[int] = set()
+    for outcome, promise_ids in settled.items():
+        if not promise_ids:
             continue
-        # Conditional: of two runs at once, only the one that flips the state acts on it.
-        flipped = session.execute(
+        # Conditional: of two runs at once, only the one that flips a promise acts on it. The
+        # flipped ones come back, and "fetch" updates those already loaded in the session.
+        flipped = session.scalars(
             update(PromiseToPay)
-            .where(PromiseToPay.id == promise.id, PromiseToPay.state == PromiseState.OPEN)
+            .where(PromiseToPay.id.in_(promise_ids), PromiseToPay.state == PromiseState.OPEN)
             .values(state=outcome, resolved_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        session.refresh(promise)
-        if not flipped:
-            continue
+            .returning(PromiseToPay.account_id)
+            .execution_options(synchronize_session="fetch")
+        ).all()
         if outcome is PromiseState.KEPT:
-            result.promises_kept += 1
+            result.promises_kept += len(flipped)
         else:
-            result.promises_broken += 1
-            broken.add(promise.account_id)
+            result.promises_broken += len(flipped)
+            broken.update(flipped)
     return broken
 
 
@@ -845,16 +840,18 @@ def open_promise(session: Session, account_id: int) -> PromiseToPay | None:
     )
 
 
-def received_since(session: Session, promise: PromiseToPay) -> Decimal:
-    """Payments (not reversed) received from the day the promise was made."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(
-            Payment.account_id == promise.account_id,
-            Payment.paid_on >= promise.made_on,
+def received_since_made() -> Any:
+    """Per promise (a correlated subquery of :class:`PromiseToPay` rows): the payments, not
+    reversed, received from the day the promise was made."""
+    return (
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(
+            Payment.account_id == PromiseToPay.account_id,
+            Payment.paid_on >= PromiseToPay.made_on,
             Payment.reversed_on.is_(None),
         )
+        .scalar_subquery()
     )
-    return Decimal(total)
 
 
 def make_promise(

@@ -21,6 +21,8 @@ def _default_instance_path() -> Path:
 
 #: Environment variable of each field whose name is not simply the field's, upper-cased.
 _ENV_NAMES = {"instance_path": "MONITOR_INSTANCE_PATH"}
+#: Fields for which an empty variable is a value, not "unset": no reminder days, no reminders.
+_EMPTY_IS_A_VALUE = frozenset({"survey_reminder_days"})
 
 
 def _env_name(field_name: str) -> str:
@@ -55,6 +57,24 @@ class Config:
     queue_name: str = "monitor"
     #: Echo SQL statements to the log.
     sql_echo: bool = False
+    #: Day of the quarter's first month on which its survey cycle opens (1-28).
+    survey_open_day: int = 1
+    #: Days a survey cycle stays open; its links expire when it closes.
+    survey_length_days: int = 21
+    #: Reminder days after opening, comma-separated (two at most; empty: no reminders).
+    survey_reminder_days: str = "7,14"
+    #: Weight of each respondent role in an account's score, ``role:weight`` comma-separated.
+    survey_role_weights: str = "decider:0.4,buyer:0.3,user:0.3"
+    #: Fewer answers than this: "too few answers" instead of a score.
+    survey_min_answers: int = 3
+    #: The same, for one account's scores.
+    survey_min_account_answers: int = 1
+    #: Survey page requests per client address and window, ``requests/seconds``.
+    survey_page_rate: str = "60/60"
+    #: Company name in every report's header and letters.
+    reports_company_name: str = "monitor"
+    #: Folder of the archived report files; empty means ``reports/`` in the instance folder.
+    reports_path: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instance_path", Path(self.instance_path))
@@ -84,11 +104,17 @@ class Config:
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(_env_name(f.name))
-            if raw is None or raw == "":
+            name = _env_name(f.name)
+            raw = environ.get(name)
+            if raw is None or (raw == "" and f.name not in _EMPTY_IS_A_VALUE):
                 continue
             if f.type == "bool":
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif f.type == "int":
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise ConfigError(f"{name}: not a whole number: {raw!r}") from None
             else:
                 values[f.name] = raw
         values.update(overrides)

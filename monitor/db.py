@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -159,6 +159,12 @@ def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> d
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
+def page_of(items: Sequence[Any], page: int, per_page: int) -> dict[str, Any]:
+    """One page of ``items`` (a list computed in Python) as the API's ``Page`` shape."""
+    chunk = items[(page - 1) * per_page : page * per_page]
+    return {"items": list(chunk), "page": page, "per_page": per_page, "total": len(items)}
+
+
 def one_page(items: list[Any]) -> dict[str, Any]:
     """All of ``items`` (a short list, read whole) as the API's ``Page`` shape."""
-    return {"items": items, "page": 1, "per_page": len(items), "total": len(items)}
+    return page_of(items, 1, len(items))

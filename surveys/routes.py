@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
 
 from monitor.accounts.services import get_account
 from monitor.api.schemas import PageQuery
@@ -27,6 +28,12 @@ from surveys.schemas import (
 )
 
 bp = Blueprint("surveys", __name__, url_prefix="/api/v1")
+
+
+@bp.record_once
+def _check_settings(state: BlueprintSetupState) -> None:
+    """Refuse bad survey settings when the app is built, not at the first survey request."""
+    settings.SurveySettings.of(state.app.config["MONITOR"])
 
 
 def _cycle_out(cycle: SurveyCycle) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from monitor.accounts import services as accounts
 from monitor.accounts.models import AccountClass
+from monitor.db import page_of
 from surveys import services
 from surveys.models import Answer, Invitation, QuestionKind, SurveyCycle, SurveyResponse
 from surveys.settings import ROLES, SurveySettings
@@ -345,9 +346,9 @@ def account_results(
         if missing_role is not None and missing_role not in scores["roles_not_answered"]:
             continue
         items.append((account_id, scores))
-    chosen = items[(page - 1) * per_page : page * per_page]
-    labels = accounts.account_labels(session, [aid for aid, _ in chosen])
-    return {
+    chosen = page_of(items, page, per_page)
+    labels = accounts.account_labels(session, [aid for aid, _ in chosen["items"]])
+    return chosen | {
         "items": [
             {
                 "account_id": aid,
@@ -355,11 +356,8 @@ def account_results(
                 "name": labels.get(aid, ("", "", ""))[1],
                 **scores,
             }
-            for aid, scores in chosen
-        ],
-        "page": page,
-        "per_page": per_page,
-        "total": len(items),
+            for aid, scores in chosen["items"]
+        ]
     }
 
 
@@ -422,14 +420,15 @@ def coverage(session: Session, cycle: SurveyCycle, page: int, per_page: int) -> 
     for account_id, (_, _, cls) in sorted(uninvited.items()):
         gaps.append((account_id, cls, list(ROLES), []))
     gaps.sort()
-    chosen = gaps[(page - 1) * per_page : page * per_page]
-    labels = accounts.account_labels(session, [g[0] for g in chosen])
+    chosen = page_of(gaps, page, per_page)
+    labels = accounts.account_labels(session, [g[0] for g in chosen["items"]])
     summary = {f"no_{r}": sum(1 for g in gaps if r in g[2]) for r in ROLES} | {
         f"{r}_not_answered": sum(1 for g in gaps if r in g[3]) for r in ROLES
     }
     return {
         "quarter": cycle.quarter,
         "summary": summary,
+        **chosen,
         "items": [
             {
                 "account_id": aid,
@@ -439,9 +438,6 @@ def coverage(session: Session, cycle: SurveyCycle, page: int, per_page: int) -> 
                 "no_contact": no_contact,
                 "not_answered": not_answered,
             }
-            for aid, cls, no_contact, not_answered in chosen
+            for aid, cls, no_contact, not_answered in chosen["items"]
         ],
-        "page": page,
-        "per_page": per_page,
-        "total": len(gaps),
     }

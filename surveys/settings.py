@@ -1,26 +1,17 @@
-"""The survey practice's settings, read from the environment (defaults are the practice's).
-
-| variable | default | meaning |
-| --- | --- | --- |
-| ``SURVEY_OPEN_DAY`` | ``1`` | day of the quarter's first month on which its cycle opens |
-| ``SURVEY_LENGTH_DAYS`` | ``21`` | days a cycle stays open; links expire when it closes |
-| ``SURVEY_REMINDER_DAYS`` | ``7,14`` | reminder days after opening (two at most) |
-| ``SURVEY_ROLE_WEIGHTS`` | ``decider:0.4,buyer:0.3,user:0.3`` | weights of the account score |
-| ``SURVEY_MIN_ANSWERS`` | ``3`` | fewer answers than this: "too few answers" instead of a score |
-| ``SURVEY_MIN_ACCOUNT_ANSWERS`` | ``1`` | the same, for one account's scores |
-| ``SURVEY_PAGE_RATE`` | ``60/60`` | page requests per client address / window seconds |
-"""
+"""The survey practice's settings: a validated view of the ``survey_*`` fields of
+:class:`monitor.config.Config` (variables and defaults: the README's configuration table)."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import cache
 
 from flask import current_app, has_app_context
 
-from monitor.config import ConfigError
+from monitor import jobs
+from monitor.config import Config, ConfigError
 
 ROLES = ("decider", "buyer", "user")
 #: Reminders per invitation, whatever the configuration says.
@@ -31,8 +22,19 @@ def _default_weights() -> dict[str, Decimal]:
     return {"decider": Decimal("0.4"), "buyer": Decimal("0.3"), "user": Decimal("0.3")}
 
 
+@contextmanager
+def _understood(variable: str) -> Iterator[None]:
+    """A value that cannot be parsed is a :class:`ConfigError` naming its variable."""
+    try:
+        yield
+    except (ValueError, InvalidOperation) as exc:
+        raise ConfigError(f"{variable}: not understood: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class SurveySettings:
+    """The survey settings, parsed and checked; its defaults are :class:`Config`'s."""
+
     open_day: int = 1
     length_days: int = 21
     reminder_days: tuple[int, ...] = (7, 14)
@@ -62,39 +64,31 @@ class SurveySettings:
             raise ConfigError("SURVEY_PAGE_RATE: requests/seconds, both at least 1")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> SurveySettings:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        try:
-            for name, key in (
-                ("open_day", "SURVEY_OPEN_DAY"),
-                ("length_days", "SURVEY_LENGTH_DAYS"),
-                ("min_answers", "SURVEY_MIN_ANSWERS"),
-                ("min_account_answers", "SURVEY_MIN_ACCOUNT_ANSWERS"),
-            ):
-                if env.get(key):
-                    values[name] = int(env[key])
-            if (raw := env.get("SURVEY_REMINDER_DAYS")) is not None:
-                values["reminder_days"] = tuple(int(d) for d in raw.split(",") if d.strip())
-            if raw := env.get("SURVEY_ROLE_WEIGHTS"):
-                pairs = (item.split(":") for item in raw.split(","))
-                values["role_weights"] = {k.strip(): Decimal(v.strip()) for k, v in pairs}
-            if raw := env.get("SURVEY_PAGE_RATE"):
-                count, _, seconds = raw.partition("/")
-                values["page_rate"] = (int(count), int(seconds or 60))
-        except (ValueError, InvalidOperation) as exc:
-            raise ConfigError(f"survey setting not understood: {exc}") from exc
-        return cls(**values)  # type: ignore[arg-type]
-
-
-@cache
-def _from_env() -> SurveySettings:
-    return SurveySettings.from_env()
+    def of(cls, config: Config) -> SurveySettings:
+        """The settings of ``config``, parsed and checked; a bad one raises :class:`ConfigError`."""
+        with _understood("SURVEY_REMINDER_DAYS"):
+            days = config.survey_reminder_days.split(",")
+            reminder_days = tuple(int(d) for d in days if d.strip())
+        with _understood("SURVEY_ROLE_WEIGHTS"):
+            pairs = (item.split(":") for item in config.survey_role_weights.split(","))
+            role_weights = {k.strip(): Decimal(v.strip()) for k, v in pairs}
+        with _understood("SURVEY_PAGE_RATE"):
+            count, _, seconds = config.survey_page_rate.partition("/")
+            page_rate = (int(count), int(seconds or 60))
+        return cls(
+            open_day=config.survey_open_day,
+            length_days=config.survey_length_days,
+            reminder_days=reminder_days,
+            role_weights=role_weights,
+            min_answers=config.survey_min_answers,
+            min_account_answers=config.survey_min_account_answers,
+            page_rate=page_rate,
+        )
 
 
 def current() -> SurveySettings:
-    """The settings of the app in context (tests may put their own under
-    ``app.extensions["surveys.settings"]``), or of the environment (workers, cron)."""
+    """The settings of the configuration in context: the app's (tests may put their own under
+    ``app.extensions["surveys.settings"]``), or the environment's (workers, cron)."""
     if has_app_context() and "surveys.settings" in current_app.extensions:
         return current_app.extensions["surveys.settings"]
-    return _from_env()
+    return SurveySettings.of(jobs.config())

@@ -431,10 +431,8 @@ def statement_content(
     """One account's open items, recent payments and ageing; the contact the letter is for."""
     account = accounts.get_account(session, account_id)
     items = ledger.open_items(session, account.id, as_of)
-    row = next(
-        (r for r in aging.aging_report(session, as_of).rows if r.account_id == account.id), None
-    )
-    labels = aging.bucket_labels(aging.DUE_BUCKETS)
+    labels, rows = aging.aging_rows(session, as_of, account_id=account.id)
+    row = rows[0] if rows else None
     since = as_of - timedelta(days=PAYMENT_HISTORY_DAYS)
     payments = [
         p

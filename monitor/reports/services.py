@@ -1,11 +1,7 @@
 """Reports: who may have which, rendering each kind, the archive on disk, distribution lists.
 
-Settings (environment):
-
-| variable | default | meaning |
-| --- | --- | --- |
-| ``REPORTS_COMPANY_NAME`` | ``monitor`` | company name in every report's header and letters |
-| ``REPORTS_PATH`` | ``<instance>/reports`` | folder of the archived PDF and XLSX files |
+Settings: the ``reports_*`` fields of :class:`monitor.config.Config` (the README's configuration
+table).
 """
 
 from __future__ import annotations
@@ -71,12 +67,11 @@ class ReportSettings:
     timezone: str
 
     @classmethod
-    def of(cls, config: Config, environ: dict[str, str] | None = None) -> ReportSettings:
-        env = os.environ if environ is None else environ
-        folder = env.get("REPORTS_PATH") or str(config.instance_path / "reports")
+    def of(cls, config: Config) -> ReportSettings:
+        """The report settings of ``config``; no ``reports_path`` means ``<instance>/reports``."""
         return cls(
-            company_name=env.get("REPORTS_COMPANY_NAME") or "monitor",
-            folder=Path(folder),
+            company_name=config.reports_company_name,
+            folder=Path(config.reports_path or config.instance_path / "reports"),
             timezone=config.default_timezone,
         )
 

@@ -268,17 +268,34 @@ def test_a_first_bucket_past_zero_holds_what_is_not_due_too(session, book, as_of
 @pytest.mark.parametrize("as_of", [PAST, TODAY, date(2026, 6, 12)])
 def test_both_shapes_of_the_aging_query_agree(session, book, basis, as_of):
     """PostgreSQL runs the one-pass query, SQLite the windowed one: each database runs both
-    here, so neither shape can drift from the other."""
+    here, so neither shape can drift from the other, for every account or for one."""
     limits = aging.check_buckets(None if basis == "invoice" else [0, 15, 30, 60], basis)
-    counted = aging._ledger_rows(session, as_of)
-    windowed = aging.aging_statement(
-        as_of, basis, limits, counted, terms.longest_term_days(session)
-    )
-    one_pass = aging.one_pass_statement(as_of, basis, limits, counted)
 
     def run(statement):
         rows = session.connection().execute(statement).all()
         return {row[0]: [aging._money(v) for v in row[1:]] for row in rows}
 
-    found = run(windowed)
-    assert found and found == run(one_pass)
+    def both_shapes(account_id=None):
+        counted = aging._ledger_rows(session, as_of, account_id)
+        windowed = run(
+            aging.aging_statement(as_of, basis, limits, counted, terms.longest_term_days(session))
+        )
+        assert windowed == run(aging.one_pass_statement(as_of, basis, limits, counted))
+        return windowed
+
+    found = both_shapes()
+    assert found
+    # One account's own postings decide the date test: on 12 June the CNY account has later
+    # ones and the EUR account none; on PAST the EUR account has nothing yet (invoiced 1 June).
+    for account in book:
+        assert both_shapes(account.id) == {k: v for k, v in found.items() if k == account.id}
+
+
+@pytest.mark.parametrize("as_of", [PAST, TODAY])
+def test_the_aging_of_one_account_is_its_row_of_the_whole(session, book, as_of):
+    labels, everyone = aging.aging_rows(session, as_of)
+    for account in book:
+        assert aging.aging_rows(session, as_of, account_id=account.id) == (
+            labels,
+            [row for row in everyone if row.account_id == account.id],
+        )

@@ -27,6 +27,8 @@ from receivables.escalation_models import (
     EscalationAction,
     EscalationState,
     EscalationStep,
+    PromiseState,
+    PromiseToPay,
     StepTrigger,
     TaskState,
 )
@@ -555,3 +557,51 @@ def test_roles_finance_writes_managers_and_executives_read_agents_see_nothing(cl
         response = client.post(f"{url}/override", json=override, headers=auth(role))
         assert response.status_code == 403, role
     assert client.post(f"{url}/override", json=override, headers=auth("finance")).status_code == 200
+
+
+def test_two_runs_racing_settle_a_promise_once(committed):
+    from monitor import jobs
+    from monitor.accounts.services import create_account
+
+    database = jobs.database()
+    with database.transaction() as session:
+        account = create_account(
+            session, code="VOW", name="Vow Ltd", account_class="A", account_type="repeat",
+            currency="CNY", timezone="UTC",
+        )  # fmt: skip
+        ledger.create_invoice(
+            session, account_id=account.id, number="V-1", issue_date=ISSUED, currency="CNY",
+            amount=Decimal("100.00"),
+        )  # fmt: skip
+        promise = ladder.make_promise(
+            session, account.id, amount=Decimal("100.00"), promised_date=day(5), as_of=day(2)
+        )
+        promise_id = promise.id
+
+    first = database.session()
+    assert ladder.run(first, day(9)).promises_broken == 1  # not committed: its locks are held
+    outcome: dict[str, Any] = {}
+
+    def second_worker() -> None:
+        try:
+            with committed.app_context(), database.transaction() as session:
+                outcome["result"] = ladder.run(session, day(9))
+        except OperationalError as exc:  # SQLite: one writer at a time, the other fails
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=second_worker)
+    thread.start()
+    thread.join(0.5)  # PostgreSQL: the second waits on the first's promise row
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert not thread.is_alive()
+    if "result" in outcome:
+        assert (outcome["result"].promises_broken, outcome["result"].steps) == (0, 0)
+    else:
+        assert "locked" in str(outcome["error"])
+
+    with database.transaction() as session:
+        assert session.get(PromiseToPay, promise_id).state is PromiseState.BROKEN
+        # one escalation for the broken promise, by the run that broke it
+        assert steps(session, account.id) == [(1, 1, "broken_promise")]

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from monitor.accounts.services import create_contact
+from receivables import aging, ladder, ledger
 from receivables.escalation_models import EscalationStep, PromiseState, PromiseToPay
 from receivables.jobs import run_escalation_ladder
 
@@ -215,3 +217,76 @@ def test_an_account_with_a_promise_is_kept_for_the_record(client, auth, session,
     deleted = client.delete(f"/api/v1/accounts/{account.id}", headers=auth("admin"))
     assert deleted.status_code == 409
     assert "escalation history" in deleted.json["detail"]
+
+
+@contextmanager
+def statements_run(session) -> Iterator[list[str]]:
+    """The SQL statements ``session`` sends to the database meanwhile (savepoints aside)."""
+    connection = session.connection()
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            sent.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+
+
+def test_open_promises_are_settled_together_in_a_few_queries(session, make_account, invoice, pay):
+    """Only payments received since the promise was made, and not reversed, keep it; reading
+    every open promise with its payments is one query, each outcome one conditional update."""
+    debtors = {name: make_account() for name in ("kept", "early", "reversed", "waiting", "silent")}
+    for n, account in enumerate(debtors.values()):
+        invoice(account, f"INV-{n}", ISSUED, "5000.00")
+    pay(debtors["early"], "1000.00", day(1), "PAY-EARLY")  # before the promise: not towards it
+    promises = {
+        name: ladder.make_promise(
+            session,
+            account.id,
+            amount=Decimal("1000.00"),
+            promised_date=day(20) if name == "waiting" else day(5),
+            as_of=day(2),
+        )
+        for name, account in debtors.items()
+    }
+    pay(debtors["kept"], "1000.00", day(4), "PAY-KEPT")
+    bounced = pay(debtors["reversed"], "1000.00", day(3), "PAY-BOUNCED")
+    ledger.reverse_payment(session, bounced, reversed_on=day(4), reason="cheque bounced")
+    session.flush()
+    overdue = {
+        row.account_id: ladder.Overdue(
+            row.days_past_due, row.overdue_amount, row.open_amount, row.currency
+        )
+        for row in aging.overdue_accounts(session, day(9))
+    }
+    assert set(overdue) == {account.id for account in debtors.values()}  # all still overdue
+
+    result = ladder.LadderRun(day(9))
+    with statements_run(session) as sent:
+        broken = ladder._settle_promises(session, day(9), overdue, result)
+    assert len(sent) == 3, sent
+    assert (result.promises_kept, result.promises_broken) == (1, 3)
+    assert broken == {debtors[name].id for name in ("early", "reversed", "silent")}
+    # the promises already loaded in the session show what was stored, without a reload
+    assert {name: p.state for name, p in promises.items()} == {
+        "kept": PromiseState.KEPT,
+        "early": PromiseState.BROKEN,
+        "reversed": PromiseState.BROKEN,
+        "waiting": PromiseState.OPEN,
+        "silent": PromiseState.BROKEN,
+    }
+    assert promises["waiting"].resolved_at is None
+    assert all(p.resolved_at is not None for n, p in promises.items() if n != "waiting")
+    session.expire_all()
+    stored = dict(session.execute(select(PromiseToPay.id, PromiseToPay.state)).all())
+    assert stored == {p.id: p.state for p in promises.values()}
+
+    again = ladder.LadderRun(day(9))
+    with statements_run(session) as sent:
+        assert ladder._settle_promises(session, day(9), overdue, again) == set()
+    assert len(sent) == 1, sent  # only the waiting promise is open, and it waits
+    assert (again.promises_kept, again.promises_broken) == (0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 from pypdf import PdfReader
@@ -38,8 +39,10 @@ def test_line_chart_breaks_at_missing_figures():
     assert svg.count("<circle") == 3
 
 
-def test_cli_generates_archives_and_copies(runner, session, book, tmp_path, monkeypatch):
-    monkeypatch.setenv("REPORTS_COMPANY_NAME", "华东能源设备有限公司")
+def test_cli_generates_archives_and_copies(app, runner, session, book, tmp_path):
+    app.config["MONITOR"] = replace(
+        app.config["MONITOR"], reports_company_name="华东能源设备有限公司"
+    )
     target = tmp_path / "aging.pdf"
     result = runner.invoke(
         args=["reports", "generate", "aging", "--as-of", AS_OF.isoformat(), "--lang", "zh",

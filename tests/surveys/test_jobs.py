@@ -34,19 +34,24 @@ def test_the_periodic_jobs_are_scheduled_for_rq_cron():
 
 
 @pytest.fixture
-def window_now(monkeypatch):
-    """Workers cannot share a frozen clock: make today fall inside this quarter's window."""
-    today = utcnow().date()
-    start = services.quarter_start(services.quarter_of(today))
-    monkeypatch.setenv("SURVEY_OPEN_DAY", "1")
-    monkeypatch.setenv("SURVEY_LENGTH_DAYS", str((today - start).days + 1))
-    return services.quarter_of(today)
-
-
-@pytest.fixture
 def mailing_app(rq_config, smtp_server):
     with app_context(replace(rq_config, smtp_url=smtp_server.url)) as app:
         yield app
+
+
+@pytest.fixture
+def window_now(mailing_app):
+    """Workers cannot share a frozen clock: make today fall inside this quarter's window in the
+    configuration the workers are started with (no reminder day may lie beyond its length)."""
+    today = utcnow().date()
+    start = services.quarter_start(services.quarter_of(today))
+    mailing_app.config["MONITOR"] = replace(
+        jobs.config(),
+        survey_open_day=1,
+        survey_length_days=(today - start).days + 1,
+        survey_reminder_days="",
+    )
+    return services.quarter_of(today)
 
 
 def seed_contacts() -> int:
