@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from flask import current_app, has_app_context
 
@@ -86,9 +87,15 @@ class SurveySettings:
         )
 
 
+@lru_cache(maxsize=8)
+def _parsed(config: Config) -> SurveySettings:
+    # Config is frozen: each configuration's settings are parsed once, not on every request.
+    return SurveySettings.of(config)
+
+
 def current() -> SurveySettings:
     """The settings of the configuration in context: the app's (tests may put their own under
     ``app.extensions["surveys.settings"]``), or the environment's (workers, cron)."""
     if has_app_context() and "surveys.settings" in current_app.extensions:
         return current_app.extensions["surveys.settings"]
-    return SurveySettings.of(jobs.config())
+    return _parsed(jobs.config())

@@ -319,6 +319,33 @@ def committed(committed_database_url, tmp_path):
         yield app
 
 
+def race_second_run(app, first: Session, as_of: date) -> ladder.LadderRun | None:
+    """Run the ladder in a second worker while ``first`` holds its uncommitted run, then commit
+    ``first``. The second's result (PostgreSQL: it waited on the first's rows), or None when it
+    was refused (SQLite: one writer at a time)."""
+    from monitor import jobs
+
+    outcome: dict[str, Any] = {}
+
+    def second_worker() -> None:
+        try:
+            with app.app_context(), jobs.database().transaction() as session:
+                outcome["result"] = ladder.run(session, as_of)
+        except OperationalError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=second_worker)
+    thread.start()
+    thread.join(0.5)
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert not thread.is_alive()
+    if "error" in outcome:
+        assert "locked" in str(outcome["error"])
+    return outcome.get("result")
+
+
 def test_two_runs_racing_act_once(committed):
     from monitor import jobs
     from monitor.accounts.services import create_account
@@ -340,26 +367,9 @@ def test_two_runs_racing_act_once(committed):
 
     first = database.session()
     ladder.run(first, day(40))  # levels 1-3 written, not committed: its locks are held
-    outcome: dict[str, Any] = {}
-
-    def second_worker() -> None:
-        try:
-            with committed.app_context(), database.transaction() as session:
-                outcome["result"] = ladder.run(session, day(40))
-        except OperationalError as exc:  # SQLite: one writer at a time, the other fails
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=second_worker)
-    thread.start()
-    thread.join(0.5)  # PostgreSQL: the second waits on the first's rows
-    first.commit()
-    first.close()
-    thread.join(30)
-    assert not thread.is_alive()
-    if "result" in outcome:
-        assert outcome["result"].steps == 0
-    else:
-        assert "locked" in str(outcome["error"])
+    second = race_second_run(committed, first, day(40))
+    if second is not None:
+        assert second.steps == 0
 
     with database.transaction() as session:
         assert steps(session, account_id) == [
@@ -580,26 +590,9 @@ def test_two_runs_racing_settle_a_promise_once(committed):
 
     first = database.session()
     assert ladder.run(first, day(9)).promises_broken == 1  # not committed: its locks are held
-    outcome: dict[str, Any] = {}
-
-    def second_worker() -> None:
-        try:
-            with committed.app_context(), database.transaction() as session:
-                outcome["result"] = ladder.run(session, day(9))
-        except OperationalError as exc:  # SQLite: one writer at a time, the other fails
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=second_worker)
-    thread.start()
-    thread.join(0.5)  # PostgreSQL: the second waits on the first's promise row
-    first.commit()
-    first.close()
-    thread.join(30)
-    assert not thread.is_alive()
-    if "result" in outcome:
-        assert (outcome["result"].promises_broken, outcome["result"].steps) == (0, 0)
-    else:
-        assert "locked" in str(outcome["error"])
+    second = race_second_run(committed, first, day(9))
+    if second is not None:
+        assert (second.promises_broken, second.steps) == (0, 0)
 
     with database.transaction() as session:
         assert session.get(PromiseToPay, promise_id).state is PromiseState.BROKEN
