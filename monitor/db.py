@@ -152,10 +152,15 @@ class Database:
             session.close()
 
 
-def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> dict[str, Any]:
-    """One page of ``stmt``'s rows with the total count, as the API's ``Page`` shape."""
+def paginate(
+    session: Session, stmt: Select[Any], page: int, per_page: int, *, rows: bool = False
+) -> dict[str, Any]:
+    """One page of ``stmt``'s results with the total count, as the API's ``Page`` shape: the
+    first column of each result (an ORM object for ``select(Model)``), or whole rows when
+    ``rows`` (plain named tuples, cheaper to read than ORM objects)."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = list(result if rows else result.scalars())
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 

@@ -29,6 +29,7 @@ from monitor.complaints.schemas import (
     ComplaintUpdate,
     PolicyOut,
     PolicyUpdate,
+    QueueItemOut,
     StatisticsOut,
     StatisticsQuery,
     StepOut,
@@ -48,18 +49,17 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _PLAIN_FIELDS = [name for name in ComplaintOut.model_fields if name not in ("sla", "checklist")]
 
 
-def _out(
-    complaint: Complaint,
-    history: list[Moment] | None = None,
-    checklist: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The complaint with its live SLA clock and checklist (read from the complaint's
-    relationships unless the caller read them for a whole page)."""
+def _fields(complaint: Complaint, history: list[Moment] | None = None) -> dict[str, Any]:
+    """The complaint's own fields and its live SLA clock (replayed from ``history`` when the
+    caller read it for a whole page, else from the complaint's events)."""
     data = {name: getattr(complaint, name) for name in _PLAIN_FIELDS}
-    return data | {
-        "sla": clock_out(services.sla_clock(request_session(), complaint, history=history)),
-        "checklist": complaint.steps if checklist is None else checklist,
-    }
+    data["sla"] = clock_out(services.sla_clock(request_session(), complaint, history=history))
+    return data
+
+
+def _out(complaint: Complaint) -> dict[str, Any]:
+    """The complaint with its live SLA clock and its crisis checklist."""
+    return _fields(complaint) | {"checklist": complaint.steps}
 
 
 def _readable(complaint_id: int) -> Complaint:
@@ -95,19 +95,22 @@ def create_complaint(body: ComplaintCreate) -> object:
     "GET",
     summary="The complaint queue",
     query=ComplaintQuery,
-    response=Page[ComplaintOut],
+    response=Page[QueueItemOut],
 )
 def list_complaints(query: ComplaintQuery) -> dict:
     """Nearest SLA deadline first; complaints whose clocks are paused or stopped come last.
-    Finance sees the complaints of the accounts it manages and those opened by disputes."""
+    Each item gives its crisis checklist's progress; the steps are on the complaint. Finance
+    sees the complaints of the accounts it manages and those opened by disputes."""
     filters = query.model_dump(exclude_none=True)
     filters["open_only"] = filters.pop("open", None)
     session = request_session()
     page = services.list_complaints(session, viewer=current_user(), **filters)
     ids = [c.id for c in page["items"]]
     histories = services.histories(session, ids)
-    checklists = services.checklists(session, ids)
-    page["items"] = [_out(c, histories[c.id], checklists[c.id]) for c in page["items"]]
+    progress = services.checklist_progress(session, ids)
+    page["items"] = [
+        _fields(c, histories[c.id]) | {"checklist_progress": progress[c.id]} for c in page["items"]
+    ]
     return page
 
 

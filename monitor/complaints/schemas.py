@@ -170,7 +170,7 @@ class StepOut(Output):
     skip_reason: str | None
 
 
-class ComplaintOut(Output):
+class _ComplaintFields(Output):
     id: int
     account_id: int
     contact_id: int | None
@@ -193,9 +193,30 @@ class ComplaintOut(Output):
     customer_decision: CustomerDecision | None
     closing_note: str | None
     sla: SlaOut
-    checklist: list[StepOut]
     created_at: datetime
     updated_at: datetime
+
+
+class ComplaintOut(_ComplaintFields):
+    checklist: list[StepOut] = Field(
+        description="The crisis checklist, seven steps, for a critical complaint; else empty."
+    )
+
+
+class ChecklistProgress(Output):
+    """How far a complaint's crisis checklist is: all zero when it has none."""
+
+    steps: int
+    done: int
+    skipped: int
+    pending: int
+
+
+class QueueItemOut(_ComplaintFields):
+    """A complaint as the queue lists it: the checklist's progress instead of its steps (read
+    the complaint for those)."""
+
+    checklist_progress: ChecklistProgress
 
 
 class CommentOut(Output):

@@ -11,13 +11,13 @@ import hashlib
 import json
 import statistics as stats
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, inspect, or_, select, text, update
+from sqlalchemy import Row, exists, func, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -124,8 +124,11 @@ def list_complaints(
     category: Category | None = None,
     open_only: bool | None = None,
 ) -> dict[str, Any]:
-    """The queue: filtered, nearest SLA deadline first (paused or finished ones last)."""
-    stmt = select(Complaint)
+    """The queue: filtered, nearest SLA deadline first (paused or finished ones last).
+
+    The items are plain rows of the complaint's columns, read by name like the model's
+    attributes (a queue page needs no ORM objects)."""
+    stmt = select(Complaint.__table__)
     roles = set(viewer.roles)
     if not roles & {Role.AGENT, Role.MANAGER}:
         stmt = stmt.where(visible_to_finance(viewer.id))
@@ -152,8 +155,8 @@ def list_complaints(
     if breached is not None:
         has_breach = exists().where(SlaBreach.complaint_id == Complaint.id)
         stmt = stmt.where(has_breach if breached else ~has_breach)
-    stmt = stmt.order_by(Complaint.sla_due_at.is_(None), Complaint.sla_due_at, Complaint.id)
-    return paginate(session, stmt, page, per_page)
+    stmt = stmt.order_by(Complaint.sla_due_at.asc().nulls_last(), Complaint.id)
+    return paginate(session, stmt, page, per_page, rows=True)
 
 
 def histories(session: Session, complaint_ids: list[int]) -> dict[int, list[sla.Moment]]:
@@ -175,30 +178,19 @@ def histories(session: Session, complaint_ids: list[int]) -> dict[int, list[sla.
     return found
 
 
-def checklists(session: Session, complaint_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each complaint's crisis checklist (empty unless critical), in one query of plain rows."""
-    found: dict[int, list[dict[str, Any]]] = {i: [] for i in complaint_ids}
-    columns = [getattr(ChecklistStep, name) for name in _STEP_FIELDS]
+def checklist_progress(session: Session, complaint_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many crisis-checklist steps each complaint has, done, skipped and pending (all zero
+    unless critical), counted in one grouped query."""
+    found = {i: {"steps": 0, **{status.value: 0 for status in StepStatus}} for i in complaint_ids}
     rows = session.execute(
-        select(ChecklistStep.complaint_id, *columns)
+        select(ChecklistStep.complaint_id, ChecklistStep.status, func.count())
         .where(ChecklistStep.complaint_id.in_(complaint_ids))
-        .order_by(ChecklistStep.complaint_id, ChecklistStep.position)
+        .group_by(ChecklistStep.complaint_id, ChecklistStep.status)
     )
-    for complaint_id, *values in rows:
-        found[complaint_id].append(dict(zip(_STEP_FIELDS, values, strict=True)))
+    for complaint_id, status, count in rows:
+        found[complaint_id][status.value] = count
+        found[complaint_id]["steps"] += count
     return found
-
-
-_STEP_FIELDS = (
-    "step",
-    "position",
-    "status",
-    "owner_id",
-    "completed_by_label",
-    "completed_at",
-    "note",
-    "skip_reason",
-)
 
 
 # --- policies -----------------------------------------------------------------------------------
@@ -207,13 +199,13 @@ _STEP_FIELDS = (
 _POLICY_CACHE = "complaints.sla_policies"
 
 
-def _policy_rows(session: Session) -> list[SlaPolicy]:
-    """Every policy row, oldest first, read once per session (a handful of rows)."""
+def _policy_rows(session: Session) -> Sequence[Row[Any]]:
+    """Every policy row, oldest first, as plain rows read once per session (a handful)."""
     rows = session.info.get(_POLICY_CACHE)
     if rows is None:
-        rows = list(
-            session.scalars(select(SlaPolicy).order_by(SlaPolicy.effective_from, SlaPolicy.id))
-        )
+        rows = session.execute(
+            select(SlaPolicy.__table__).order_by(SlaPolicy.effective_from, SlaPolicy.id)
+        ).all()
         session.info[_POLICY_CACHE] = rows
     return rows
 
@@ -424,15 +416,22 @@ def open_complaint(
         request_fingerprint=fingerprint,
         assignee_id=_choose_assignee(session, account.account_class, account.owner_id),
         sla_due_at=sla.compute([first], targets.__getitem__, now).next_deadline,
+        steps=_new_checklist() if first.severity is Severity.CRITICAL else [],
     )
-    session.add(complaint)
-    session.flush()
-    # A new complaint has no history or checklist yet: say so rather than have them loaded.
-    set_committed_value(complaint, "events", [])
-    set_committed_value(complaint, "steps", [])
-    _append_event(session, complaint, now, note="received")
-    if complaint.severity is Severity.CRITICAL:
-        _add_checklist(session, complaint)
+    received = ComplaintEvent(
+        complaint=complaint,
+        at=now,
+        state=State.NEW,
+        severity=first.severity,
+        actor_label=actor.label,
+        note="received",
+    )
+    session.add_all([complaint, received])
+    session.flush()  # one flush: the complaint, its first event and its checklist if any
+    # The history is that one event: say so rather than have it loaded.
+    set_committed_value(complaint, "events", [received])
+    if complaint.steps:
+        _checklist_opened(session, complaint)
     return complaint
 
 
@@ -464,14 +463,22 @@ def _append_event(
         set_committed_value(complaint, "events", [*complaint.events, event])
 
 
-def _add_checklist(session: Session, complaint: Complaint) -> None:
-    if complaint.steps:
-        return
-    complaint.steps = [
+def _new_checklist() -> list[ChecklistStep]:
+    return [
         ChecklistStep(step=step, position=position)
         for position, step in enumerate(CrisisStep, start=1)
     ]
+
+
+def _add_checklist(session: Session, complaint: Complaint) -> None:
+    if complaint.steps:
+        return
+    complaint.steps = _new_checklist()
     session.flush()
+    _checklist_opened(session, complaint)
+
+
+def _checklist_opened(session: Session, complaint: Complaint) -> None:
     record_event(
         session,
         "complaint",

@@ -389,11 +389,26 @@ def test_the_queue_is_sorted_by_the_nearest_deadline_and_filtered(client, intake
         waiting = intake(severity="critical")["id"]
         move(client, waiting, boss, "acknowledge")
         move(client, waiting, boss, "wait_on_customer")
+        steps = f"/api/v1/complaints/{critical}/checklist"
+        client.patch(f"{steps}/reach_site", json={"status": "done"}, headers=boss)
+        client.patch(f"{steps}/listen", json={"status": "done"}, headers=boss)
+        skip = {"status": "skipped", "skip_reason": "Nobody outside heard of it"}
+        client.patch(f"{steps}/public_sentiment", json=skip, headers=boss)
         queue = client.get("/api/v1/complaints", headers=boss).json
         # The page reads clocks and checklists for all its items at once: each item must be
-        # what reading that complaint alone gives (pause, checklist and all).
+        # what reading that complaint alone gives (pause included), with the checklist's
+        # progress counted from the complaint's steps.
         for item in queue["items"]:
-            assert item == client.get(f"/api/v1/complaints/{item['id']}", headers=boss).json
+            alone = client.get(f"/api/v1/complaints/{item['id']}", headers=boss).json
+            steps = alone.pop("checklist")
+            progress = {
+                status: sum(step["status"] == status for step in steps)
+                for status in ("done", "skipped", "pending")
+            }
+            assert item == alone | {"checklist_progress": {"steps": len(steps), **progress}}
+    first = queue["items"][0]["checklist_progress"]
+    assert first == {"steps": 7, "done": 2, "skipped": 1, "pending": 4}
+    assert queue["items"][1]["checklist_progress"] == dict.fromkeys(first, 0)  # not critical
     # critical due at T0+2h, high at T0+4h, low at T0+24h; the paused one last.
     assert [c["id"] for c in queue["items"]] == [critical, high, low, waiting]
     assert queue["total"] == 4
