@@ -113,6 +113,9 @@ class Complaint(Audited, Base):
     __audit_exclude__ = frozenset({"sla_due_at", "version", "request_fingerprint"})
     __table_args__ = (
         Index("ix_complaints_queue", "state", "sla_due_at"),
+        # The queue's order (nulls last, as PostgreSQL sorts ascending): a page is the first
+        # open complaints found along this index, with no sort of every open complaint.
+        Index("ix_complaints_deadline", "sla_due_at", "id"),
         UniqueConstraint("origin_kind", "origin_id", name="uq_complaints_origin"),
     )
 

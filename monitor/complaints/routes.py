@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, request
+from sqlalchemy import Row
 
 from monitor.api.problems import FieldError, NotFound, Problem
 from monitor.api.schemas import Page
@@ -49,17 +50,16 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _PLAIN_FIELDS = [name for name in ComplaintOut.model_fields if name not in ("sla", "checklist")]
 
 
-def _fields(complaint: Complaint, history: list[Moment] | None = None) -> dict[str, Any]:
-    """The complaint's own fields and its live SLA clock (replayed from ``history`` when the
-    caller read it for a whole page, else from the complaint's events)."""
-    data = {name: getattr(complaint, name) for name in _PLAIN_FIELDS}
-    data["sla"] = clock_out(services.sla_clock(request_session(), complaint, history=history))
-    return data
+def _clock(complaint: Complaint | Row[Any], history: list[Moment] | None = None) -> dict:
+    """The complaint's live SLA clock, replayed from ``history`` when the caller read it for a
+    whole page, else from the complaint's events."""
+    return clock_out(services.sla_clock(request_session(), complaint, history=history))
 
 
 def _out(complaint: Complaint) -> dict[str, Any]:
     """The complaint with its live SLA clock and its crisis checklist."""
-    return _fields(complaint) | {"checklist": complaint.steps}
+    data = {name: getattr(complaint, name) for name in _PLAIN_FIELDS}
+    return data | {"sla": _clock(complaint), "checklist": complaint.steps}
 
 
 def _readable(complaint_id: int) -> Complaint:
@@ -108,8 +108,11 @@ def list_complaints(query: ComplaintQuery) -> dict:
     ids = [c.id for c in page["items"]]
     histories = services.histories(session, ids)
     progress = services.checklist_progress(session, ids)
+    # The page's rows hold every column (the model leaves out those it does not show).
     page["items"] = [
-        _fields(c, histories[c.id]) | {"checklist_progress": progress[c.id]} for c in page["items"]
+        row._asdict()
+        | {"sla": _clock(row, histories[row.id]), "checklist_progress": progress[row.id]}
+        for row in page["items"]
     ]
     return page
 
