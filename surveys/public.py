@@ -176,6 +176,7 @@ def _form_page(
 ) -> Response:
     invitation = link.invitation
     definition = invitation.questionnaire.definition
+    zone = services.account_zone(request_session(), invitation.account_id)
     return _page(
         "survey_page.html",
         status,
@@ -185,7 +186,7 @@ def _form_page(
         title=definition["title"][lang],
         intro=definition["intro"][lang],
         quarter=invitation.cycle.quarter,
-        closes=t(lang, "closes", closes=local_time(invitation.cycle.closes_at, lang)),
+        closes=t(lang, "closes", closes=local_time(invitation.cycle.closes_at, lang, zone)),
         questions=questionnaires.questions(definition),
         values=values or {},
         errors=errors or {},

@@ -163,7 +163,8 @@ def render(
         "title": title_of(kind, parameters, language),
         "as_of": as_of,
         "company": settings.company_name,
-        "generated_at": utcnow(),
+        # in the company's zone, as its readers keep time
+        "generated_at": utcnow().astimezone(ZoneInfo(settings.timezone)),
     }
     if kind is ReportKind.AGING:
         data = content.aging_content(session, as_of, language)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -41,7 +43,9 @@ def test_line_chart_breaks_at_missing_figures():
 
 def test_cli_generates_archives_and_copies(app, runner, session, book, tmp_path):
     app.config["MONITOR"] = replace(
-        app.config["MONITOR"], reports_company_name="华东能源设备有限公司"
+        app.config["MONITOR"],
+        reports_company_name="华东能源设备有限公司",
+        default_timezone="Asia/Shanghai",
     )
     target = tmp_path / "aging.pdf"
     result = runner.invoke(
@@ -51,6 +55,12 @@ def test_cli_generates_archives_and_copies(app, runner, session, book, tmp_path)
     assert result.exit_code == 0, result.output
     text = "".join(page.extract_text() for page in PdfReader(target).pages)
     assert "应收账款账龄报告" in text and "华东能源设备有限公司" in text
+    # generated at: in the company's zone, not UTC
+    stamp = re.search(r"生成于 (\d{4}-\d\d-\d\d \d\d:\d\d) \(Asia/Shanghai\)", text)
+    assert stamp is not None, text[:300]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    generated = datetime.strptime(stamp[1], "%Y-%m-%d %H:%M").replace(tzinfo=shanghai)
+    assert abs(datetime.now(shanghai) - generated) < timedelta(minutes=5)
     report = session.scalars(select(Report)).one()
     assert report.created_by_label.startswith("cli:") and report.language.value == "zh"
     assert f"sha256 {report.sha256}" in result.output

@@ -52,7 +52,7 @@ def assert_header_and_footer(text: str, pdf: bytes, language: str) -> None:
         assert expected in text
     assert text.count(COMPANY) >= n  # the header of every page
     assert ("As of 2026-10-31" if language == "en" else "截至 2026-10-31") in text
-    assert "UTC" in text  # generation time in the footer
+    assert "(Asia/Shanghai)" in text  # generation time in the footer, in the company zone
 
 
 def test_aging_report_in_english(session, book, settings, tmp_path):

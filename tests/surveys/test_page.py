@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -62,6 +63,10 @@ def test_page_in_the_contacts_language_with_a_switch(client, session, decider_to
     assert english.count("<textarea") == len(re.findall(r'<label class="label" for="q_', english))
     invitation = session.scalars(select(Invitation).where(Invitation.opened_at.is_not(None))).one()
     assert invitation.respondent_role == "decider"
+    # the closing time as the account's people read it, in the account's zone
+    closes = invitation.cycle.closes_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{closes:%Y-%m-%d %H:%M} (Asia/Shanghai)" in english
+    assert f"{closes.month}月{closes.day}日 {closes:%H:%M} (Asia/Shanghai)" in html
 
 
 def test_a_valid_submission_is_stored_once_and_the_link_then_refused(
