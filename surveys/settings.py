@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from flask import current_app, has_app_context
-
 from monitor import jobs
 from monitor.config import Config, ConfigError
 
@@ -94,8 +92,6 @@ def _parsed(config: Config) -> SurveySettings:
 
 
 def current() -> SurveySettings:
-    """The settings of the configuration in context: the app's (tests may put their own under
-    ``app.extensions["surveys.settings"]``), or the environment's (workers, cron)."""
-    if has_app_context() and "surveys.settings" in current_app.extensions:
-        return current_app.extensions["surveys.settings"]
+    """The settings of the configuration in context: the app's, or the environment's (workers,
+    cron)."""
     return _parsed(jobs.config())

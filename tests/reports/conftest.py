@@ -95,7 +95,7 @@ def _answer(session: Session, email: str, **scores: int) -> None:
 
 @pytest.fixture
 def book(app: Flask, session: Session) -> Book:
-    app.extensions["surveys.settings"] = replace(SurveySettings(), min_answers=1)
+    app.config["MONITOR"] = replace(app.config["MONITOR"], survey_min_answers=1)
     with time_machine.travel(datetime(2026, 10, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
         hn = _account(
             session,
@@ -129,7 +129,7 @@ def book(app: Flask, session: Session) -> Book:
             promised_date=date(2026, 10, 5),
             as_of=date(2026, 10, 1),
         )
-        cycle, _ = surveys.open_cycle(session, "2026-Q4", app.extensions["surveys.settings"])
+        cycle, _ = surveys.open_cycle(session, "2026-Q4", SurveySettings.of(app.config["MONITOR"]))
         for first, last in surveys.dispatch_batches(session, cycle):
             surveys.dispatch_batch(session, cycle.id, first, last, "http://monitor.test")
         session.flush()

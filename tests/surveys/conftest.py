@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +35,20 @@ def q4() -> Iterator[time_machine.Coordinates]:
 
 @pytest.fixture
 def survey_settings(app: Flask) -> SurveySettings:
-    found = SurveySettings()
-    app.extensions["surveys.settings"] = found
-    return found
+    """The app's survey settings (the defaults)."""
+    return SurveySettings.of(app.config["MONITOR"])
+
+
+@pytest.fixture
+def configure_surveys(app: Flask) -> Callable[..., SurveySettings]:
+    """``configure_surveys(survey_min_answers=2)`` → the app runs with those survey fields of its
+    configuration (as the variables would set them); returns the settings they make."""
+
+    def configure(**fields: Any) -> SurveySettings:
+        app.config["MONITOR"] = replace(app.config["MONITOR"], **fields)
+        return SurveySettings.of(app.config["MONITOR"])
+
+    return configure
 
 
 @pytest.fixture

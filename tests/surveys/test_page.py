@@ -192,10 +192,8 @@ def test_opt_out_link_asks_first_and_is_honoured(client, session, decider_token)
     assert get_contact(session, invitation.contact_id).opted_out is True
 
 
-def test_the_page_is_rate_limited_per_client(client, app, decider_token, survey_settings):
-    from dataclasses import replace
-
-    app.extensions["surveys.settings"] = replace(survey_settings, page_rate=(3, 60))
+def test_the_page_is_rate_limited_per_client(client, decider_token, configure_surveys):
+    configure_surveys(survey_page_rate="3/60")
     statuses = [client.get(f"/s/{decider_token}").status_code for _ in range(5)]
     assert statuses[:3] == [200, 200, 200]
     limited = client.get(f"/s/{decider_token}")

@@ -31,10 +31,8 @@ def answer(session, email: str, lang: str = "en", wants_contact: bool = False, *
 
 
 @pytest.fixture
-def settings(app, survey_settings):
-    chosen = replace(survey_settings, min_answers=2)
-    app.extensions["surveys.settings"] = chosen
-    return chosen
+def settings(configure_surveys):
+    return configure_surveys(survey_min_answers=2)
 
 
 @pytest.fixture

@@ -382,10 +382,8 @@ def test_daily_job_opens_the_quarter_on_its_day_only_within_its_window(
     assert count(session, OutboxMessage.id) == 2
 
 
-def test_daily_job_waits_for_a_later_opening_day(app, session, survey_settings, q4):
-    from dataclasses import replace
-
+def test_daily_job_waits_for_a_later_opening_day(session, configure_surveys, q4):
     from surveys.jobs import open_survey_cycle
 
-    app.extensions["surveys.settings"] = replace(survey_settings, open_day=5)
+    configure_surveys(survey_open_day=5)
     assert open_survey_cycle() == "2026-Q4: opens on 2026-10-05"
