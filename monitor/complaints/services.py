@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, exists, func, inspect, or_, select, text, update
+import sqlalchemy as sa
+from sqlalchemy import Row, exists, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -284,19 +285,29 @@ def assignment_rule(session: Session) -> AssignmentRule:
     return session.scalars(select(AssignmentRule).order_by(AssignmentRule.id).limit(1)).one()
 
 
-def _next_turn(session: Session) -> int:
-    """The next round-robin turn (1, 2, 3, ...), safe under concurrent intakes."""
+def _rule_and_turn(session: Session) -> tuple[AssignmentMode, dict[str, int], int]:
+    """The assignment rule's mode and class managers, and the next round-robin turn (1, 2, 3,
+    ...), in one statement (every intake needs them), safe under concurrent intakes.
+
+    Every intake draws a turn, so with a class or owner rule the round-robin fallback goes on
+    from wherever the turns stand: it still spreads complaints over the managers."""
     if session.get_bind().dialect.name == "postgresql":
         # A sequence hands out turns without a row lock held until commit, so intakes do not
         # queue behind each other.
-        return session.scalars(text("SELECT nextval('complaint_assignment_turns')")).one()
+        turn = sa.Sequence("complaint_assignment_turns").next_value()
+        stmt = select(AssignmentRule.mode, AssignmentRule.class_managers, turn).order_by(
+            AssignmentRule.id
+        )
+        mode, class_managers, turn = session.execute(stmt.limit(1)).one()
+        return mode, class_managers, turn
     # SQLite runs one writer at a time anyway: a counter on the rule row is enough.
-    return session.scalars(
+    mode, class_managers, turn = session.execute(
         update(AssignmentRule)
         .values(turns=AssignmentRule.turns + 1)
-        .returning(AssignmentRule.turns)
+        .returning(AssignmentRule.mode, AssignmentRule.class_managers, AssignmentRule.turns)
         .execution_options(synchronize_session=False)
     ).one()
+    return mode, class_managers, turn
 
 
 def set_assignment_rule(
@@ -330,17 +341,17 @@ def _active_manager(session: Session, user_id: int, field: str) -> StaffUser:
 
 def _choose_assignee(session: Session, account_class: str, owner_id: int | None) -> int | None:
     """Apply the assignment rule; fall back to round-robin when the rule names nobody usable."""
-    rule = assignment_rule(session)
+    mode, class_managers, turn = _rule_and_turn(session)
     ids = staff.active_user_ids(session, Role.MANAGER)
-    if rule.mode is AssignmentMode.MANUAL or not ids:
+    if mode is AssignmentMode.MANUAL or not ids:
         return None
-    if rule.mode is AssignmentMode.ACCOUNT_CLASS:
-        chosen = rule.class_managers.get(account_class)
+    if mode is AssignmentMode.ACCOUNT_CLASS:
+        chosen = class_managers.get(account_class)
         if chosen in ids:
             return chosen
-    if rule.mode is AssignmentMode.ACCOUNT_OWNER and owner_id in ids:
+    if mode is AssignmentMode.ACCOUNT_OWNER and owner_id in ids:
         return owner_id
-    return ids[(_next_turn(session) - 1) % len(ids)]
+    return ids[(turn - 1) % len(ids)]
 
 
 def open_complaint(
@@ -393,10 +404,10 @@ def open_complaint(
         )
         if earlier is not None:
             return earlier
-    try:
-        account = accounts.get_account(session, account_id)
-    except NotFound:
-        raise FieldError("account_id", f"no account with id {account_id}", "not_found") from None
+    found = accounts.account_briefs(session, ids=[account_id])
+    if not found:
+        raise FieldError("account_id", f"no account with id {account_id}", "not_found")
+    account = found[0]
     if contact_id is not None:
         _check_contact(session, contact_id, account_id)
     if occurred_at is not None and occurred_at > utcnow() + timedelta(minutes=5):
