@@ -109,28 +109,17 @@ def main() -> None:
         settle(gunicorn.pid)
         postmaster = int((postgres.datadir / "postmaster.pid").read_text().split()[0])
         trees = {"gunicorn": gunicorn.pid, "postgres": postmaster}
-        host = [host_speed()]
         before = {name: tree_cpu(pid) for name, pid in trees.items()}
         before["generator"] = own_cpu()
         results = run_load(port, agent, manager, account_ids, args)
         used = {name: tree_cpu(pid) - before[name] for name, pid in trees.items()}
         used["generator"] = own_cpu() - before["generator"]
-        host.append(host_speed())
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(30)
         postgres.stop()
-    report(results, args, used, host)
-
-
-def host_speed() -> float:
-    """Milliseconds of CPU a fixed piece of pure Python takes now. A shared host's speed drifts
-    (the same code measured 30 % apart within minutes on the machine of the issue's note), so
-    the figures come with this yardstick, taken just before and just after the load."""
-    start = time.process_time()
-    sum(i * i for i in range(3_000_000))
-    return (time.process_time() - start) * 1000
+    report(results, args, used)
 
 
 def own_cpu() -> float:
@@ -239,16 +228,11 @@ def run_load(port: int, agent: str, manager: str, account_ids: list[int], args) 
     return results
 
 
-def report(results: list[tuple], args, used: dict[str, float], host: list[float]) -> None:
+def report(results: list[tuple], args, used: dict[str, float]) -> None:
     first_sent = min(r[4] - r[2] for r in results)
     last_done = max(r[4] for r in results)
     errors = [r for r in results if r[1] not in (200, 201)]
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_version()}")
-    print(
-        "host speed: a fixed pure-Python loop took "
-        + " ms before and ".join(f"{ms:.0f}" for ms in host)
-        + " ms after the load (lower is faster)"
-    )
     print(
         f"load: {len(results)} requests at {args.rate:g}/s target; gunicorn "
         f"{args.workers} workers x {args.threads} threads; {args.clients} client connections"
