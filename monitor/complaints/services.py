@@ -294,8 +294,8 @@ def _rule_and_turn(session: Session) -> tuple[AssignmentMode, dict[str, int], in
     if session.get_bind().dialect.name == "postgresql":
         # A sequence hands out turns without a row lock held until commit, so intakes do not
         # queue behind each other.
-        turn = sa.Sequence("complaint_assignment_turns").next_value()
-        stmt = select(AssignmentRule.mode, AssignmentRule.class_managers, turn).order_by(
+        next_turn = sa.Sequence("complaint_assignment_turns").next_value()
+        stmt = select(AssignmentRule.mode, AssignmentRule.class_managers, next_turn).order_by(
             AssignmentRule.id
         )
         mode, class_managers, turn = session.execute(stmt.limit(1)).one()
@@ -508,12 +508,13 @@ def timeline(complaint: Complaint) -> list[sla.Moment]:
 
 def sla_clock(
     session: Session,
-    complaint: Complaint,
+    complaint: Complaint | Row[Any],
     now: datetime | None = None,
     history: list[sla.Moment] | None = None,
 ) -> sla.SlaClock:
     """The complaint's SLA clock as of ``now``, replayed from its recorded history (``history``
-    when the caller read it with :func:`histories`, else the complaint's events)."""
+    when the caller read it with :func:`histories`, as it must for a queue row, else the
+    complaint's events)."""
     targets = targets_for(session, complaint.received_at)
     moments = timeline(complaint) if history is None else history
     return sla.compute(moments, targets.__getitem__, now or utcnow())
