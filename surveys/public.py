@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from monitor.accounts import services as accounts
 from monitor.audit.context import Actor, set_actor
 from monitor.auth import request_session
 from monitor.jobs import config
@@ -176,7 +177,8 @@ def _form_page(
 ) -> Response:
     invitation = link.invitation
     definition = invitation.questionnaire.definition
-    zone = services.account_zone(request_session(), invitation.account_id)
+    # the closing time as the account's people read it, in the account's zone (as the emails)
+    zone = accounts.find_account(request_session(), invitation.account_id).timezone
     return _page(
         "survey_page.html",
         status,

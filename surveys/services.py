@@ -315,12 +315,6 @@ def mark_opened(session: Session, invitation: Invitation, now: datetime | None =
         session.flush()
 
 
-def account_zone(session: Session, account_id: int) -> str:
-    """The time zone the account's people read survey dates in (the account's own)."""
-    [brief] = accounts.account_briefs(session, ids=[account_id])
-    return brief.timezone
-
-
 def _send_links(
     session: Session,
     invitations: list[tuple[Invitation, str]],

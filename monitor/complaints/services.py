@@ -404,10 +404,9 @@ def open_complaint(
         )
         if earlier is not None:
             return earlier
-    found = accounts.account_briefs(session, ids=[account_id])
-    if not found:
+    account = accounts.find_account(session, account_id)
+    if account is None:
         raise FieldError("account_id", f"no account with id {account_id}", "not_found")
-    account = found[0]
     if contact_id is not None:
         _check_contact(session, contact_id, account_id)
     if occurred_at is not None and occurred_at > utcnow() + timedelta(minutes=5):

@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,9 +75,13 @@ class ReportSettings:
             timezone=config.default_timezone,
         )
 
+    def now(self) -> datetime:
+        """The time where the company is (its default time zone)."""
+        return utcnow().astimezone(ZoneInfo(self.timezone))
+
     def today(self) -> date:
-        """The business date where the company is (its default time zone)."""
-        return utcnow().astimezone(ZoneInfo(self.timezone)).date()
+        """The business date where the company is."""
+        return self.now().date()
 
 
 # --- who may have what --------------------------------------------------------------------------
@@ -163,8 +167,7 @@ def render(
         "title": title_of(kind, parameters, language),
         "as_of": as_of,
         "company": settings.company_name,
-        # in the company's zone, as its readers keep time
-        "generated_at": utcnow().astimezone(ZoneInfo(settings.timezone)),
+        "generated_at": settings.now(),
     }
     if kind is ReportKind.AGING:
         data = content.aging_content(session, as_of, language)

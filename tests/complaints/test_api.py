@@ -389,11 +389,11 @@ def test_the_queue_is_sorted_by_the_nearest_deadline_and_filtered(client, intake
         waiting = intake(severity="critical")["id"]
         move(client, waiting, boss, "acknowledge")
         move(client, waiting, boss, "wait_on_customer")
-        steps = f"/api/v1/complaints/{critical}/checklist"
-        client.patch(f"{steps}/reach_site", json={"status": "done"}, headers=boss)
-        client.patch(f"{steps}/listen", json={"status": "done"}, headers=boss)
+        checklist = f"/api/v1/complaints/{critical}/checklist"
+        client.patch(f"{checklist}/reach_site", json={"status": "done"}, headers=boss)
+        client.patch(f"{checklist}/listen", json={"status": "done"}, headers=boss)
         skip = {"status": "skipped", "skip_reason": "Nobody outside heard of it"}
-        client.patch(f"{steps}/public_sentiment", json=skip, headers=boss)
+        client.patch(f"{checklist}/public_sentiment", json=skip, headers=boss)
         queue = client.get("/api/v1/complaints", headers=boss).json
         # The page reads clocks and checklists for all its items at once: each item must be
         # what reading that complaint alone gives (pause included), with the checklist's
