@@ -15,7 +15,7 @@ from monitor.api.problems import Problem, concurrent_change, problem_response
 from monitor.audit.context import Actor, set_actor
 from monitor.jobs import database
 from monitor.policy import POLICY, PUBLIC
-from monitor.staff.models import StaffUser
+from monitor.staff.models import Principal
 from monitor.staff.services import authenticate_token
 
 
@@ -26,8 +26,8 @@ def request_session() -> Session:
     return g.db_session
 
 
-def current_user() -> StaffUser:
-    """The authenticated staff user (views behind a non-public policy always have one)."""
+def current_user() -> Principal:
+    """Whom the request acts for (views behind a non-public policy always have one)."""
     return g.staff_user
 
 

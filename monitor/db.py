@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Select,
+    bindparam,
     create_engine,
     event,
     func,
@@ -153,15 +155,39 @@ class Database:
 
 
 def paginate(
-    session: Session, stmt: Select[Any], page: int, per_page: int, *, rows: bool = False
+    session: Session,
+    stmt: Select[Any],
+    page: int,
+    per_page: int,
+    *,
+    rows: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One page of ``stmt``'s results with the total count, as the API's ``Page`` shape: the
     first column of each result (an ORM object for ``select(Model)``), or whole rows when
-    ``rows`` (plain named tuples, cheaper to read than ORM objects)."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    ``rows`` (plain named tuples, cheaper to read than ORM objects).
+
+    With ``params``, ``stmt`` is one built once and run with these parameter values (a hot
+    list): its count and page statements are built once too, since a statement object keeps
+    its cache key and running it again skips building and keying it."""
+    if params is None:
+        count, paged = _count_and_page(stmt)
+    else:
+        count, paged = _count_and_page_once(stmt)
+    values = {**(params or {}), "page_limit": per_page, "page_offset": (page - 1) * per_page}
+    total = session.scalar(count, values) or 0
+    result = session.execute(paged, values)
     items = list(result if rows else result.scalars())
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def _count_and_page(stmt: Select[Any]) -> tuple[Select[Any], Select[Any]]:
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    paged = stmt.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+    return count, paged
+
+
+_count_and_page_once = functools.lru_cache(maxsize=256)(_count_and_page)
 
 
 def page_of(items: Sequence[Any], page: int, per_page: int) -> dict[str, Any]:

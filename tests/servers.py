@@ -60,6 +60,16 @@ class Postgres:
     _bindir: Path
     _as_user: list[str] = field(default_factory=list)
 
+    @property
+    def socket_url(self) -> str:
+        """The database over the server's Unix socket instead of TCP, as a service on the same
+        host as its database would connect."""
+        port = self.url.rsplit(":", 1)[1].split("/")[0]
+        return (
+            f"postgresql+psycopg://monitor@/monitor_test?host={self.datadir.parent / 'sock'}"
+            f"&port={port}"
+        )
+
     def stop(self) -> None:
         subprocess.run(
             [

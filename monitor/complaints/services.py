@@ -7,6 +7,7 @@ checklist steps, assignments and SLA events through :func:`record_event`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import statistics as stats
@@ -18,7 +19,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import Row, exists, func, inspect, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -50,7 +62,7 @@ from monitor.complaints.models import (
 )
 from monitor.db import paginate, utcnow
 from monitor.staff import services as staff
-from monitor.staff.models import Role, StaffUser
+from monitor.staff.models import Role, Staff, StaffUser
 
 #: Which action moves a complaint from which states to which state.
 TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
@@ -81,7 +93,7 @@ def get_complaint(session: Session, complaint_id: int) -> Complaint:
     return complaint
 
 
-def visible_to_finance(user_id: int) -> Any:
+def visible_to_finance(user_id: int | BindParameter[int]) -> Any:
     """Finance reads the complaints of accounts it collects from, and those its disputes opened."""
     return or_(
         Complaint.account_id.in_(accounts.owned_account_ids(user_id)),
@@ -89,7 +101,7 @@ def visible_to_finance(user_id: int) -> Any:
     )
 
 
-def may_read(session: Session, complaint: Complaint, user: StaffUser) -> bool:
+def may_read(session: Session, complaint: Complaint, user: Staff) -> bool:
     roles = set(user.roles)
     if roles & {Role.AGENT, Role.MANAGER}:
         return True
@@ -100,7 +112,7 @@ def may_read(session: Session, complaint: Complaint, user: StaffUser) -> bool:
     return False
 
 
-def get_readable(session: Session, complaint_id: int, user: StaffUser) -> Complaint:
+def get_readable(session: Session, complaint_id: int, user: Staff) -> Complaint:
     """The complaint, or 404 when ``user`` may not read it (its existence is not disclosed)."""
     complaint = get_complaint(session, complaint_id)
     if not may_read(session, complaint, user):
@@ -111,7 +123,7 @@ def get_readable(session: Session, complaint_id: int, user: StaffUser) -> Compla
 def list_complaints(
     session: Session,
     *,
-    viewer: StaffUser,
+    viewer: Staff,
     page: int = 1,
     per_page: int = 50,
     state: State | None = None,
@@ -129,51 +141,71 @@ def list_complaints(
 
     The items are plain rows of the complaint's columns, read by name like the model's
     attributes (a queue page needs no ORM objects)."""
+    values = {
+        "state": state,
+        "severity": severity,
+        "account_id": account_id,
+        "assignee_id": assignee_id,
+        "created_by_id": created_by_id,
+        "channel": channel,
+        "category": category,
+    }
+    params = {name: value for name, value in values.items() if value is not None}
+    if not set(viewer.roles) & {Role.AGENT, Role.MANAGER}:
+        params["viewer_id"] = viewer.id
+    stmt = _queue_statement(frozenset(params), bool(open_only), unassigned, breached)
+    return paginate(session, stmt, page, per_page, rows=True, params=params)
+
+
+@functools.lru_cache(maxsize=256)
+def _queue_statement(
+    compared: frozenset[str], open_only: bool, unassigned: bool | None, breached: bool | None
+) -> Select[Any]:
+    """The queue's statement for one combination of filters, the values left as parameters
+    named after the filters (``viewer_id`` for finance's view): built once per combination,
+    since a statement object keeps its cache key (see _HISTORIES)."""
     stmt = select(Complaint.__table__)
-    roles = set(viewer.roles)
-    if not roles & {Role.AGENT, Role.MANAGER}:
-        stmt = stmt.where(visible_to_finance(viewer.id))
-    if state is not None:
-        stmt = stmt.where(Complaint.state == state)
-    if severity is not None:
-        stmt = stmt.where(Complaint.severity == severity)
+    for name in sorted(compared - {"viewer_id"}):
+        stmt = stmt.where(getattr(Complaint, name) == bindparam(name))
+    if "viewer_id" in compared:
+        stmt = stmt.where(visible_to_finance(bindparam("viewer_id")))
     if open_only:
         stmt = stmt.where(Complaint.state.in_(OPEN_STATES))
-    if account_id is not None:
-        stmt = stmt.where(Complaint.account_id == account_id)
-    if assignee_id is not None:
-        stmt = stmt.where(Complaint.assignee_id == assignee_id)
-    if created_by_id is not None:
-        stmt = stmt.where(Complaint.created_by_id == created_by_id)
     if unassigned is not None:
         stmt = stmt.where(
             Complaint.assignee_id.is_(None) if unassigned else Complaint.assignee_id.is_not(None)
         )
-    if channel is not None:
-        stmt = stmt.where(Complaint.channel == channel)
-    if category is not None:
-        stmt = stmt.where(Complaint.category == category)
     if breached is not None:
         has_breach = exists().where(SlaBreach.complaint_id == Complaint.id)
         stmt = stmt.where(has_breach if breached else ~has_breach)
-    stmt = stmt.order_by(Complaint.sla_due_at.asc().nulls_last(), Complaint.id)
-    return paginate(session, stmt, page, per_page, rows=True)
+    return stmt.order_by(Complaint.sla_due_at.asc().nulls_last(), Complaint.id)
+
+
+# Hot statements are built once, here and below: a statement object keeps its cache key, so
+# running it again skips building and keying it (measured: about 0.6 ms of CPU less per run of
+# the intake's rule statement).
+_HISTORIES = (
+    select(
+        ComplaintEvent.complaint_id,
+        ComplaintEvent.at,
+        ComplaintEvent.state,
+        ComplaintEvent.severity,
+    )
+    .where(ComplaintEvent.complaint_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ComplaintEvent.id)
+)
+_PROGRESS = (
+    select(ChecklistStep.complaint_id, ChecklistStep.status, func.count())
+    .where(ChecklistStep.complaint_id.in_(bindparam("ids", expanding=True)))
+    .group_by(ChecklistStep.complaint_id, ChecklistStep.status)
+)
 
 
 def histories(session: Session, complaint_ids: list[int]) -> dict[int, list[sla.Moment]]:
     """Each complaint's state history as clock moments, in one query of plain rows (a queue
     page's clocks without loading every event as an ORM object)."""
     found: dict[int, list[sla.Moment]] = {i: [] for i in complaint_ids}
-    rows = session.execute(
-        select(
-            ComplaintEvent.complaint_id,
-            ComplaintEvent.at,
-            ComplaintEvent.state,
-            ComplaintEvent.severity,
-        )
-        .where(ComplaintEvent.complaint_id.in_(complaint_ids))
-        .order_by(ComplaintEvent.id)
-    )
+    rows = session.execute(_HISTORIES, {"ids": complaint_ids})
     for complaint_id, at, state, severity in rows:
         found[complaint_id].append(sla.Moment(at, state, severity))
     return found
@@ -183,11 +215,7 @@ def checklist_progress(session: Session, complaint_ids: list[int]) -> dict[int, 
     """How many crisis-checklist steps each complaint has, done, skipped and pending (all zero
     unless critical), counted in one grouped query."""
     found = {i: {"steps": 0, **{status.value: 0 for status in StepStatus}} for i in complaint_ids}
-    rows = session.execute(
-        select(ChecklistStep.complaint_id, ChecklistStep.status, func.count())
-        .where(ChecklistStep.complaint_id.in_(complaint_ids))
-        .group_by(ChecklistStep.complaint_id, ChecklistStep.status)
-    )
+    rows = session.execute(_PROGRESS, {"ids": complaint_ids})
     for complaint_id, status, count in rows:
         found[complaint_id][status.value] = count
         found[complaint_id]["steps"] += count
@@ -198,15 +226,14 @@ def checklist_progress(session: Session, complaint_ids: list[int]) -> dict[int, 
 
 
 _POLICY_CACHE = "complaints.sla_policies"
+_POLICIES = select(SlaPolicy.__table__).order_by(SlaPolicy.effective_from, SlaPolicy.id)
 
 
 def _policy_rows(session: Session) -> Sequence[Row[Any]]:
     """Every policy row, oldest first, as plain rows read once per session (a handful)."""
     rows = session.info.get(_POLICY_CACHE)
     if rows is None:
-        rows = session.execute(
-            select(SlaPolicy.__table__).order_by(SlaPolicy.effective_from, SlaPolicy.id)
-        ).all()
+        rows = session.execute(_POLICIES).all()
         session.info[_POLICY_CACHE] = rows
     return rows
 
@@ -285,29 +312,41 @@ def assignment_rule(session: Session) -> AssignmentRule:
     return session.scalars(select(AssignmentRule).order_by(AssignmentRule.id).limit(1)).one()
 
 
-def _rule_and_turn(session: Session) -> tuple[AssignmentMode, dict[str, int], int]:
-    """The assignment rule's mode and class managers, and the next round-robin turn (1, 2, 3,
-    ...), in one statement (every intake needs them), safe under concurrent intakes.
+_MANAGERS = staff.active_user_ids_column(Role.MANAGER)
+#: PostgreSQL: a sequence hands out turns without a row lock held until commit, so intakes do
+#: not queue behind each other.
+_RULE_AND_TURN_POSTGRESQL = (
+    select(
+        AssignmentRule.mode,
+        AssignmentRule.class_managers,
+        sa.Sequence("complaint_assignment_turns").next_value(),
+        _MANAGERS,
+    )
+    .order_by(AssignmentRule.id)
+    .limit(1)
+)
+#: SQLite runs one writer at a time anyway: a counter on the rule row is enough.
+_RULE_AND_TURN_SQLITE = (
+    update(AssignmentRule)
+    .values(turns=AssignmentRule.turns + 1)
+    .returning(AssignmentRule.mode, AssignmentRule.class_managers, AssignmentRule.turns, _MANAGERS)
+    .execution_options(synchronize_session=False)
+)
+
+
+def _rule_and_turn(session: Session) -> tuple[AssignmentMode, dict[str, int], int, list[int]]:
+    """The assignment rule's mode and class managers, the next round-robin turn (1, 2, 3, ...)
+    and the active managers' ids, in one statement (every intake needs them), safe under
+    concurrent intakes.
 
     Every intake draws a turn, so with a class or owner rule the round-robin fallback goes on
     from wherever the turns stand: it still spreads complaints over the managers."""
     if session.get_bind().dialect.name == "postgresql":
-        # A sequence hands out turns without a row lock held until commit, so intakes do not
-        # queue behind each other.
-        next_turn = sa.Sequence("complaint_assignment_turns").next_value()
-        stmt = select(AssignmentRule.mode, AssignmentRule.class_managers, next_turn).order_by(
-            AssignmentRule.id
-        )
-        mode, class_managers, turn = session.execute(stmt.limit(1)).one()
-        return mode, class_managers, turn
-    # SQLite runs one writer at a time anyway: a counter on the rule row is enough.
-    mode, class_managers, turn = session.execute(
-        update(AssignmentRule)
-        .values(turns=AssignmentRule.turns + 1)
-        .returning(AssignmentRule.mode, AssignmentRule.class_managers, AssignmentRule.turns)
-        .execution_options(synchronize_session=False)
-    ).one()
-    return mode, class_managers, turn
+        row = session.execute(_RULE_AND_TURN_POSTGRESQL).one()
+    else:
+        row = session.execute(_RULE_AND_TURN_SQLITE).one()
+    mode, class_managers, turn, manager_ids = row
+    return mode, class_managers, turn, staff.parse_ids(manager_ids)
 
 
 def set_assignment_rule(
@@ -341,8 +380,7 @@ def _active_manager(session: Session, user_id: int, field: str) -> StaffUser:
 
 def _choose_assignee(session: Session, account_class: str, owner_id: int | None) -> int | None:
     """Apply the assignment rule; fall back to round-robin when the rule names nobody usable."""
-    mode, class_managers, turn = _rule_and_turn(session)
-    ids = staff.active_user_ids(session, Role.MANAGER)
+    mode, class_managers, turn, ids = _rule_and_turn(session)
     if mode is AssignmentMode.MANUAL or not ids:
         return None
     if mode is AssignmentMode.ACCOUNT_CLASS:
@@ -404,7 +442,7 @@ def open_complaint(
         )
         if earlier is not None:
             return earlier
-    account = accounts.find_account(session, account_id)
+    account = accounts.find_brief(session, account_id)
     if account is None:
         raise FieldError("account_id", f"no account with id {account_id}", "not_found")
     if contact_id is not None:
@@ -527,7 +565,7 @@ def _refresh_due(session: Session, complaint: Complaint, now: datetime) -> None:
 # --- the queue ----------------------------------------------------------------------------------
 
 
-def claim(session: Session, complaint_id: int, manager: StaffUser) -> Complaint:
+def claim(session: Session, complaint_id: int, manager: Staff) -> Complaint:
     """Take an unassigned complaint. Of two managers claiming at once, one wins, one gets 409."""
     complaint = get_complaint(session, complaint_id)
     if complaint.assignee_id == manager.id:

@@ -41,7 +41,7 @@ from monitor.reports.models import (
 from monitor.reports.rendering import render_pdf
 from monitor.reports.texts import translator
 from monitor.staff import services as staff
-from monitor.staff.models import Role, StaffUser
+from monitor.staff.models import Role, Staff
 
 #: Which roles may request and read each kind. Statements are finance's letters to customers.
 READERS: dict[ReportKind, frozenset[str]] = {
@@ -87,12 +87,12 @@ class ReportSettings:
 # --- who may have what --------------------------------------------------------------------------
 
 
-def readable_kinds(user: StaffUser) -> list[ReportKind]:
+def readable_kinds(user: Staff) -> list[ReportKind]:
     roles = set(user.roles)
     return [kind for kind, readers in READERS.items() if roles & readers]
 
 
-def check_may_have(user: StaffUser, kind: ReportKind) -> None:
+def check_may_have(user: Staff, kind: ReportKind) -> None:
     if kind not in readable_kinds(user):
         raise Problem(
             403,
@@ -242,7 +242,7 @@ def request_report(
     as_of: date,
     language: str,
     parameters: dict[str, Any],
-    user: StaffUser | None = None,
+    user: Staff | None = None,
     run_id: int | None = None,
 ) -> Report:
     """Store a request for a report (queued); the caller has checked it."""
@@ -345,7 +345,7 @@ def record_failure(session: Session, report_id: int, error: str) -> None:
     session.flush()
 
 
-def _visible(viewer: StaffUser) -> Any:
+def _visible(viewer: Staff) -> Any:
     """Reports a staff member may read: those they asked for, and the scheduled ones of kinds
     they may have. Someone else's request stays theirs."""
     return or_(
@@ -356,7 +356,7 @@ def _visible(viewer: StaffUser) -> Any:
 
 def list_reports(
     session: Session,
-    viewer: StaffUser,
+    viewer: Staff,
     *,
     page: int,
     per_page: int,
@@ -385,7 +385,7 @@ def _no_report(report_id: int) -> Problem:
     )
 
 
-def readable_report(session: Session, report_id: int, viewer: StaffUser) -> Report:
+def readable_report(session: Session, report_id: int, viewer: Staff) -> Report:
     """The report, or 404 naming ``report_id`` when it does not exist or is someone else's
     (its existence is not disclosed)."""
     report = session.scalar(select(Report).where(Report.id == report_id, _visible(viewer)))

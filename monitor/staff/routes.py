@@ -68,7 +68,7 @@ def issue_token(body: TokenRequest) -> dict:
 
 @operation(bp, "/me", "GET", summary="Who am I", response=UserOut)
 def me() -> object:
-    return current_user()
+    return services.get_user(request_session(), current_user().id)
 
 
 @operation(bp, "/me/tokens", "GET", summary="My API tokens", response=TokenList)
