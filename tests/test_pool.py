@@ -58,9 +58,7 @@ def test_a_connection_idle_past_the_window_is_pinged_and_a_dead_one_replaced(
     assert engine.pool.checkedout() == 0
 
 
-def test_a_connection_given_back_a_moment_ago_is_used_without_a_ping(
-    engine, postgres, monkeypatch
-):
+def test_a_connection_given_back_a_moment_ago_is_used_without_a_ping(engine, postgres, monkeypatch):
     monkeypatch.setattr(db, "PING_BYPASS_SECONDS", 60.0)
     first = _backend(engine)
     assert _backend(engine) == first  # the same pooled connection, handed out again

@@ -99,6 +99,11 @@ def _actor_columns(actor: Actor) -> dict[str, Any]:
     }
 
 
+#: Built once: a statement object keeps its cache key, and every flush that changes an audited
+#: row runs it.
+_INSERT = insert(AuditEvent.__table__)
+
+
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _context: Any) -> None:
     rows = []
@@ -127,7 +132,7 @@ def _record(session: Session, _context: Any) -> None:
             )
     if rows:
         # A Core insert on the flush's connection: no ORM bookkeeping for rows never loaded.
-        session.connection().execute(insert(AuditEvent.__table__), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 def record_event(
