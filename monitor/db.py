@@ -22,11 +22,12 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -190,6 +191,32 @@ class Database:
             raise
         finally:
             session.close()
+
+
+def insert_loaded(session: Session, model: type[Base], values: dict[str, Any]) -> Any:
+    """Insert one row of ``model`` with a Core statement and return it as a persistent object
+    with every column loaded, without a flush.
+
+    ``values`` names every column but the primary key ``id``, which the database assigns. For
+    hot paths: the ORM's flush of one new object costs about twice the CPU of this (measured on
+    the complaint intake). Flush listeners do not see the row; the caller records what they
+    would have (:func:`monitor.audit.services.record_created`).
+    """
+    table = model.__table__
+    missing = {column.key for column in table.columns if column.key != "id"} - values.keys()
+    if missing:
+        raise ValueError(f"{model.__name__}: no value for {', '.join(sorted(missing))}")
+    new_id = session.execute(_insert_returning_id(table), values).scalar_one()
+    loaded = model(id=new_id, **values)
+    make_transient_to_detached(loaded)  # as if loaded from its row: every attribute is set
+    session.add(loaded)
+    return loaded
+
+
+@functools.cache
+def _insert_returning_id(table: Any) -> Any:
+    # Built once per table: a statement object keeps its cache key.
+    return insert(table).returning(table.c.id)
 
 
 def paginate(

@@ -104,6 +104,17 @@ def _actor_columns(actor: Actor) -> dict[str, Any]:
 _INSERT = insert(AuditEvent.__table__)
 
 
+def _row(obj: Audited, action: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    return {
+        "occurred_at": now,
+        **_actor_columns(actor),
+        "entity_type": obj.__audit_name__,
+        "entity_id": _entity_id(obj),
+        "action": action,
+        "changes": _changes(obj, action),
+    }
+
+
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _context: Any) -> None:
     rows = []
@@ -117,22 +128,19 @@ def _record(session: Session, _context: Any) -> None:
         for obj in objects:
             if not isinstance(obj, Audited):
                 continue
-            changes = _changes(obj, action)
-            if action == "update" and not changes:
+            row = _row(obj, action, actor, now)
+            if action == "update" and not row["changes"]:
                 continue
-            rows.append(
-                {
-                    "occurred_at": now,
-                    **_actor_columns(actor),
-                    "entity_type": obj.__audit_name__,
-                    "entity_id": _entity_id(obj),
-                    "action": action,
-                    "changes": changes,
-                }
-            )
+            rows.append(row)
     if rows:
         # A Core insert on the flush's connection: no ORM bookkeeping for rows never loaded.
         session.connection().execute(_INSERT, rows)
+
+
+def record_created(session: Session, obj: Audited) -> None:
+    """Record the creation of ``obj``, inserted without a flush
+    (:func:`monitor.db.insert_loaded`), as the flush listener would have."""
+    session.connection().execute(_INSERT, [_row(obj, "create", current_actor(), utcnow())])
 
 
 def record_event(

@@ -191,9 +191,6 @@ class ComplaintEvent(Base):
     actor_label: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
 
-    #: Set on the first event, so that one flush writes a new complaint and its first event.
-    complaint: Mapped[Complaint] = relationship()
-
 
 class Comment(Base):
     __tablename__ = "complaint_comments"

@@ -38,7 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from monitor.accounts import services as accounts
 from monitor.api.problems import Conflict, FieldError, NotFound
 from monitor.audit.context import current_actor
-from monitor.audit.services import record_event
+from monitor.audit.services import record_created, record_event
 from monitor.complaints import sla
 from monitor.complaints.models import (
     AssignmentMode,
@@ -60,7 +60,7 @@ from monitor.complaints.models import (
     State,
     StepStatus,
 )
-from monitor.db import paginate, utcnow
+from monitor.db import insert_loaded, paginate, utcnow
 from monitor.staff import services as staff
 from monitor.staff.models import Role, Staff, StaffUser
 
@@ -453,34 +453,60 @@ def open_complaint(
     now = utcnow()
     first = sla.Moment(now, State.NEW, fields["severity"])
     targets = targets_for(session, now)
-    complaint = Complaint(
-        **fields,
-        state=State.NEW,
-        received_at=now,
-        created_by_id=actor.staff_id,
-        origin_kind=origin[0] if origin else None,
-        origin_id=origin[1] if origin else None,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-        assignee_id=_choose_assignee(session, account.account_class, account.owner_id),
-        sla_due_at=sla.compute([first], targets.__getitem__, now).next_deadline,
-        steps=_new_checklist() if first.severity is Severity.CRITICAL else [],
+    # Every intake goes through here: the complaint and its first event are inserted by Core
+    # statements, not flushed (half the CPU, measured), and the creation recorded in the audit
+    # trail as a flush would have.
+    complaint = insert_loaded(
+        session,
+        Complaint,
+        {
+            **fields,
+            **dict.fromkeys(_CLOSED_LATER),
+            "state": State.NEW,
+            "received_at": now,
+            "created_by_id": actor.staff_id,
+            "origin_kind": origin[0] if origin else None,
+            "origin_id": origin[1] if origin else None,
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": fingerprint,
+            "assignee_id": _choose_assignee(session, account.account_class, account.owner_id),
+            "sla_due_at": sla.compute([first], targets.__getitem__, now).next_deadline,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    received = ComplaintEvent(
-        complaint=complaint,
-        at=now,
-        state=State.NEW,
-        severity=first.severity,
-        actor_label=actor.label,
-        note="received",
+    record_created(session, complaint)
+    received = insert_loaded(
+        session,
+        ComplaintEvent,
+        {
+            "complaint_id": complaint.id,
+            "at": now,
+            "state": State.NEW,
+            "severity": first.severity,
+            "actor_label": actor.label,
+            "note": "received",
+        },
     )
-    session.add_all([complaint, received])
-    session.flush()  # one flush: the complaint, its first event and its checklist if any
-    # The history is that one event: say so rather than have it loaded.
+    # Its history is that one event and it has no checklist yet: say so rather than load them.
     set_committed_value(complaint, "events", [received])
-    if complaint.steps:
-        _checklist_opened(session, complaint)
+    set_committed_value(complaint, "steps", [])
+    if first.severity is Severity.CRITICAL:
+        _add_checklist(session, complaint)
     return complaint
+
+
+#: What a new complaint does not have yet.
+_CLOSED_LATER = (
+    "first_response_at",
+    "resolved_at",
+    "resolution_summary",
+    "root_cause",
+    "closed_at",
+    "customer_decision",
+    "closing_note",
+)
 
 
 def _check_contact(session: Session, contact_id: int, account_id: int) -> None:

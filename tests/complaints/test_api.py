@@ -245,6 +245,26 @@ def test_the_full_handling_of_a_critical_complaint(client, intake, manager, sess
     assert states == ["new", "acknowledged", "investigating", "resolved", "closed"]
 
 
+def test_the_intake_records_the_new_complaint_in_the_audit_trail(client, intake, manager):
+    """The intake inserts without a flush; its audit row is the one any created row gets."""
+    _, boss = manager
+    created = intake(severity="high", description="Pump leaks")
+    history = client.get(f"/api/v1/complaints/{created['id']}/history", headers=boss).json
+    first = history["events"][0]
+    assert first["action"] == "create"
+    assert first["actor_label"].startswith("agent")
+    changes = first["changes"]
+    assert changes["id"] == [None, created["id"]]
+    assert changes["state"] == [None, "new"]
+    assert changes["severity"] == [None, "high"]
+    assert changes["description"] == [None, "Pump leaks"]
+    assert changes["assignee_id"] == [None, created["assignee_id"]]
+    assert changes["received_at"][1].startswith(created["received_at"][:16])
+    # Unset columns and bookkeeping are left out, as for every created row.
+    left_out = {"closed_at", "resolved_at", "root_cause", "sla_due_at", "version", "created_at"}
+    assert not left_out & changes.keys()
+
+
 def test_illegal_transitions_are_refused_and_change_nothing(client, intake, manager, session):
     _, boss = manager
     cid = intake()["id"]
