@@ -246,7 +246,8 @@ _BRIEF = select(*(getattr(Account, f) for f in AccountBrief._fields)).where(
 
 def find_brief(session: Session, account_id: int) -> AccountBrief | None:
     """The brief of the account with this id, or None, in one query of plain columns."""
-    row = session.execute(_BRIEF, {"id": account_id}).first()
+    # On the session's connection: a plain row, without the ORM's execution machinery.
+    row = session.connection().execute(_BRIEF, {"id": account_id}).first()
     return AccountBrief(*row) if row is not None else None
 
 

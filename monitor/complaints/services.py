@@ -183,7 +183,9 @@ def _queue_statement(
 
 # Hot statements are built once, here and below: a statement object keeps its cache key, so
 # running it again skips building and keying it (measured: about 0.6 ms of CPU less per run of
-# the intake's rule statement).
+# the intake's rule statement). They run on the session's connection, without the ORM's
+# execution machinery (about 0.1 ms less each): they read plain rows of tables whose changes
+# are flushed when made.
 _HISTORIES = (
     select(
         ComplaintEvent.complaint_id,
@@ -205,7 +207,7 @@ def histories(session: Session, complaint_ids: list[int]) -> dict[int, list[sla.
     """Each complaint's state history as clock moments, in one query of plain rows (a queue
     page's clocks without loading every event as an ORM object)."""
     found: dict[int, list[sla.Moment]] = {i: [] for i in complaint_ids}
-    rows = session.execute(_HISTORIES, {"ids": complaint_ids})
+    rows = session.connection().execute(_HISTORIES, {"ids": complaint_ids})
     for complaint_id, at, state, severity in rows:
         found[complaint_id].append(sla.Moment(at, state, severity))
     return found
@@ -215,7 +217,7 @@ def checklist_progress(session: Session, complaint_ids: list[int]) -> dict[int, 
     """How many crisis-checklist steps each complaint has, done, skipped and pending (all zero
     unless critical), counted in one grouped query."""
     found = {i: {"steps": 0, **{status.value: 0 for status in StepStatus}} for i in complaint_ids}
-    rows = session.execute(_PROGRESS, {"ids": complaint_ids})
+    rows = session.connection().execute(_PROGRESS, {"ids": complaint_ids})
     for complaint_id, status, count in rows:
         found[complaint_id][status.value] = count
         found[complaint_id]["steps"] += count
@@ -233,7 +235,7 @@ def _policy_rows(session: Session) -> Sequence[Row[Any]]:
     """Every policy row, oldest first, as plain rows read once per session (a handful)."""
     rows = session.info.get(_POLICY_CACHE)
     if rows is None:
-        rows = session.execute(_POLICIES).all()
+        rows = session.connection().execute(_POLICIES).all()
         session.info[_POLICY_CACHE] = rows
     return rows
 
@@ -330,7 +332,6 @@ _RULE_AND_TURN_SQLITE = (
     update(AssignmentRule)
     .values(turns=AssignmentRule.turns + 1)
     .returning(AssignmentRule.mode, AssignmentRule.class_managers, AssignmentRule.turns, _MANAGERS)
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -342,9 +343,9 @@ def _rule_and_turn(session: Session) -> tuple[AssignmentMode, dict[str, int], in
     Every intake draws a turn, so with a class or owner rule the round-robin fallback goes on
     from wherever the turns stand: it still spreads complaints over the managers."""
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(_RULE_AND_TURN_POSTGRESQL).one()
+        row = session.connection().execute(_RULE_AND_TURN_POSTGRESQL).one()
     else:
-        row = session.execute(_RULE_AND_TURN_SQLITE).one()
+        row = session.connection().execute(_RULE_AND_TURN_SQLITE).one()
     mode, class_managers, turn, manager_ids = row
     return mode, class_managers, turn, staff.parse_ids(manager_ids)
 

@@ -222,7 +222,8 @@ def authenticate_token(session: Session, plain: str) -> Principal | None:
     (at most once a minute)."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    rows = session.execute(_TOKEN, {"token_hash": _hash_token(plain)}).all()
+    # On the session's connection: plain rows, without the ORM's execution machinery.
+    rows = session.connection().execute(_TOKEN, {"token_hash": _hash_token(plain)}).all()
     if not rows:
         return None
     token_id, revoked_at, expires_at, last_used_at, user_id, email, name, active, _ = rows[0]
