@@ -7,14 +7,16 @@ checklist steps, assignments and SLA events through :func:`record_event`.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
 import statistics as stats
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -240,16 +242,36 @@ def _policy_rows(session: Session) -> Sequence[Row[Any]]:
     return rows
 
 
-def targets_for(session: Session, received_at: datetime) -> dict[Severity, sla.Targets]:
-    """The targets a complaint received at ``received_at`` is held to, per severity."""
-    targets = dict(sla.DEFAULT_TARGETS)
-    for row in _policy_rows(session):  # later rows override earlier ones
-        if row.effective_from <= received_at:
+_EPOCHS_CACHE = "complaints.sla_epochs"
+
+
+def _epochs(session: Session) -> tuple[list[datetime], list[Mapping[Severity, sla.Targets]]]:
+    """The targets in force from each policy's effective time on (later rows override earlier
+    ones), worked out once per session: a queue page asks for every row on it."""
+    epochs = session.info.get(_EPOCHS_CACHE)
+    if epochs is None:
+        starts: list[datetime] = []
+        in_force: list[Mapping[Severity, sla.Targets]] = []
+        targets = dict(sla.DEFAULT_TARGETS)
+        for row in _policy_rows(session):  # by effective time, then as written
             targets[row.severity] = sla.Targets(
                 timedelta(minutes=row.first_response_minutes),
                 timedelta(minutes=row.resolution_minutes),
             )
-    return targets
+            if starts and starts[-1] == row.effective_from:
+                starts.pop()
+                in_force.pop()
+            starts.append(row.effective_from)
+            in_force.append(MappingProxyType(dict(targets)))
+        epochs = session.info[_EPOCHS_CACHE] = (starts, in_force)
+    return epochs
+
+
+def targets_for(session: Session, received_at: datetime) -> Mapping[Severity, sla.Targets]:
+    """The targets a complaint received at ``received_at`` is held to, per severity."""
+    starts, in_force = _epochs(session)
+    position = bisect.bisect_right(starts, received_at)  # the policies in force by then
+    return in_force[position - 1] if position else MappingProxyType(sla.DEFAULT_TARGETS)
 
 
 @dataclass(frozen=True)
@@ -306,6 +328,7 @@ def set_policy(
     session.add(row)
     session.flush()
     session.info.pop(_POLICY_CACHE, None)
+    session.info.pop(_EPOCHS_CACHE, None)
     return row
 
 

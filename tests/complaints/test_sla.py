@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.complaints.models import Severity, SlaTarget, State
+from monitor.complaints import services
+from monitor.complaints.models import Severity, SlaPolicy, SlaTarget, State
 from monitor.complaints.sla import DEFAULT_TARGETS, Moment, compute
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -124,3 +125,35 @@ def test_a_breach_stays_recorded_after_the_complaint_is_resolved():
     assert c.resolution.status == "met"
     assert c.next_deadline is None
     assert {t.target for t in c.targets()} == set(SlaTarget)
+
+
+def test_the_targets_in_force_are_those_of_the_policies_effective_by_receipt(session):
+    """Policies take effect when written; a complaint keeps the targets in force when it was
+    received, those of every policy effective by then (two may take effect at one moment)."""
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def policy(at: datetime, severity: Severity, first: int, resolution: int) -> None:
+        session.add(SlaPolicy(severity=severity, first_response_minutes=first,
+                              resolution_minutes=resolution, effective_from=at))  # fmt: skip
+
+    policy(t0, Severity.MEDIUM, 30, 600)
+    policy(t0 + timedelta(hours=2), Severity.HIGH, 90, 900)
+    policy(t0 + timedelta(hours=2), Severity.CRITICAL, 20, 300)
+    session.flush()
+
+    def first_response(at: datetime, severity: Severity) -> timedelta:
+        return services.targets_for(session, at)[severity].first_response
+
+    default = {severity: targets.first_response for severity, targets in DEFAULT_TARGETS.items()}
+    assert first_response(t0 - timedelta(seconds=1), Severity.MEDIUM) == default[Severity.MEDIUM]
+    assert first_response(t0, Severity.MEDIUM) == timedelta(minutes=30)  # in force from t0 on
+    assert first_response(t0, Severity.HIGH) == default[Severity.HIGH]
+    later = t0 + timedelta(hours=2)
+    assert first_response(later, Severity.HIGH) == timedelta(minutes=90)
+    assert first_response(later, Severity.CRITICAL) == timedelta(minutes=20)
+    assert first_response(later, Severity.MEDIUM) == timedelta(minutes=30)  # still in force
+    # A policy set now, in the same session, is seen at once.
+    services.set_policy(session, Severity.LOW, 45, 900)
+    assert services.targets_for(session, datetime.now(UTC))[Severity.LOW].first_response == (
+        timedelta(minutes=45)
+    )
