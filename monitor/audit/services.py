@@ -2,7 +2,8 @@
 
 Models opt in by inheriting :class:`Audited`. A flush listener writes one :class:`AuditEvent` per
 changed row, so no service can forget to, and a change made by a job is recorded like one made
-through the API.
+through the API. The one row written without a flush, a new complaint at intake (a hot path, see
+:func:`monitor.db.insert_loaded`), is recorded by :func:`record_created` with the same row.
 """
 
 from __future__ import annotations
