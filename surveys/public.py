@@ -178,7 +178,7 @@ def _form_page(
     invitation = link.invitation
     definition = invitation.questionnaire.definition
     # the closing time as the account's people read it, in the account's zone (as the emails)
-    zone = accounts.find_account(request_session(), invitation.account_id).timezone
+    zone = accounts.find_brief(request_session(), invitation.account_id).timezone
     return _page(
         "survey_page.html",
         status,

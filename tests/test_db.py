@@ -4,9 +4,9 @@ Python (``page_of``), which must be the same page of the same rows."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
-from monitor.db import one_page, page_of, paginate
+from monitor.db import insert_loaded, one_page, page_of, paginate
 from monitor.staff import services as staff
 from monitor.staff.models import StaffUser
 
@@ -44,3 +44,25 @@ def test_a_computed_page_is_the_page_the_database_gives(session, page, per_page)
     everything = list(session.scalars(stmt))
     assert everything == SEVEN
     assert page_of(everything, page, per_page) == paginate(session, stmt, page, per_page)
+
+
+def test_insert_loaded_fills_defaults_and_attaches_a_loaded_object(session):
+    """A row inserted without a flush: unset columns take their defaults (a value, a function)
+    or null, and the object reads every column without going back to the database."""
+    with pytest.raises(ValueError, match="no value for email"):
+        insert_loaded(session, StaffUser, {"name": "No address"})
+    user = insert_loaded(session, StaffUser, {"email": "row@insert.test", "name": "Row"})
+    assert inspect(user).persistent and not inspect(user).expired_attributes
+    assert (user.active, user.timezone, user.language, user.password_hash) == (
+        True,
+        "UTC",
+        "en",
+        None,
+    )
+    assert user.created_at is not None
+    stored = session.execute(
+        select(StaffUser.email, StaffUser.timezone, StaffUser.created_at).where(
+            StaffUser.id == user.id
+        )
+    ).one()
+    assert tuple(stored) == (user.email, user.timezone, user.created_at)

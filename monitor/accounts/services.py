@@ -239,9 +239,8 @@ class AccountBrief(NamedTuple):
 
 # Built once, for the hot paths (the complaint intake): a statement object keeps its cache key,
 # so running it again skips building and keying it.
-_BRIEF = select(*(getattr(Account, f) for f in AccountBrief._fields)).where(
-    Account.id == bindparam("id")
-)
+_BRIEF_COLUMNS = [getattr(Account, name) for name in AccountBrief._fields]
+_BRIEF = select(*_BRIEF_COLUMNS).where(Account.id == bindparam("id"))
 
 
 def find_brief(session: Session, account_id: int) -> AccountBrief | None:
@@ -259,7 +258,7 @@ def account_briefs(
     owner_id: int | None = None,
 ) -> list[AccountBrief]:
     """Accounts among ``ids`` (all when None) matching the filters, ordered by code."""
-    stmt = select(*(getattr(Account, f) for f in AccountBrief._fields)).order_by(Account.code)
+    stmt = select(*_BRIEF_COLUMNS).order_by(Account.code)
     if ids is not None:
         stmt = stmt.where(Account.id.in_(list(ids)))
     if account_class is not None:

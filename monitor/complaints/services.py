@@ -485,7 +485,6 @@ def open_complaint(
         Complaint,
         {
             **fields,
-            **dict.fromkeys(_CLOSED_LATER),
             "state": State.NEW,
             "received_at": now,
             "created_by_id": actor.staff_id,
@@ -495,9 +494,6 @@ def open_complaint(
             "request_fingerprint": fingerprint,
             "assignee_id": _choose_assignee(session, account.account_class, account.owner_id),
             "sla_due_at": sla.compute([first], targets.__getitem__, now).next_deadline,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
         },
     )
     record_created(session, complaint)
@@ -519,18 +515,6 @@ def open_complaint(
     if first.severity is Severity.CRITICAL:
         _add_checklist(session, complaint)
     return complaint
-
-
-#: What a new complaint does not have yet.
-_CLOSED_LATER = (
-    "first_response_at",
-    "resolved_at",
-    "resolution_summary",
-    "root_cause",
-    "closed_at",
-    "customer_decision",
-    "closing_note",
-)
 
 
 def _check_contact(session: Session, contact_id: int, account_id: int) -> None:
@@ -561,22 +545,14 @@ def _append_event(
         set_committed_value(complaint, "events", [*complaint.events, event])
 
 
-def _new_checklist() -> list[ChecklistStep]:
-    return [
-        ChecklistStep(step=step, position=position)
-        for position, step in enumerate(CrisisStep, start=1)
-    ]
-
-
 def _add_checklist(session: Session, complaint: Complaint) -> None:
     if complaint.steps:
         return
-    complaint.steps = _new_checklist()
+    complaint.steps = [
+        ChecklistStep(step=step, position=position)
+        for position, step in enumerate(CrisisStep, start=1)
+    ]
     session.flush()
-    _checklist_opened(session, complaint)
-
-
-def _checklist_opened(session: Session, complaint: Complaint) -> None:
     record_event(
         session,
         "complaint",
